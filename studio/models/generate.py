@@ -1,0 +1,174 @@
+"""Chat generation with the model's own chat template: streaming and one-shot.
+
+Streaming runs ``model.generate`` in a worker thread feeding a ``TextIteratorStreamer``; the
+caller iterates cumulative text. Closing the iterator early stops generation at the next token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from studio.models.loader import LoadedModel, ModelRef, model_cache, resolve
+from studio.settings import Settings
+
+
+class GenerationError(ValueError):
+    pass
+
+
+@dataclass
+class GenerationSettings:
+    max_new_tokens: int = 200
+    temperature: float = 0.7
+    top_p: float = 0.9
+    seed: int | None = 0
+    repetition_penalty: float = 1.1
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.max_new_tokens) <= 4096:
+            raise GenerationError("max_new_tokens must be between 1 and 4096.")
+        if not 0 <= float(self.temperature) <= 2:
+            raise GenerationError("temperature must be between 0 and 2.")
+        if not 0 < float(self.top_p) <= 1:
+            raise GenerationError("top_p must be above 0 and at most 1.")
+
+    def generate_kwargs(self) -> dict:
+        kwargs: dict = {"max_new_tokens": int(self.max_new_tokens), "repetition_penalty": float(self.repetition_penalty)}
+        if float(self.temperature) > 0:
+            kwargs.update(do_sample=True, temperature=float(self.temperature), top_p=float(self.top_p))
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+
+@dataclass
+class GenerationResult:
+    model: str
+    text: str
+    new_tokens: int
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(data.pop("extra"))
+        return data
+
+
+def message_text(content) -> str:
+    """Plain text of a chat message's content (Gradio 6 sends a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""
+
+
+def build_messages(prompt: str, system: str | None = None, history: list[dict] | None = None) -> list[dict]:
+    if not prompt or not prompt.strip():
+        raise GenerationError("The prompt is empty. Type a message first.")
+    messages: list[dict] = []
+    if system and system.strip():
+        messages.append({"role": "system", "content": system.strip()})
+    for turn in history or []:
+        text = message_text(turn.get("content"))
+        if turn.get("role") in ("user", "assistant") and text.strip():
+            messages.append({"role": turn["role"], "content": text})
+    messages.append({"role": "user", "content": prompt.strip()})
+    return messages
+
+
+def encode_chat(tokenizer, messages: list[dict]):
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+
+
+@contextlib.contextmanager
+def activated(loaded: LoadedModel, ref: ModelRef):
+    """Make ``ref``'s adapter (or no adapter, for a plain base) the active one."""
+    model = loaded.model
+    if not loaded.adapters:
+        yield model
+    elif ref.adapter_name:
+        model.set_adapter(ref.adapter_name)
+        yield model
+    else:
+        with model.disable_adapter():
+            yield model
+
+
+class _StopOnEvent:
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs) -> bool:
+        return self.event.is_set()
+
+
+def stream_chat(
+    model: str, messages: list[dict], gen: GenerationSettings, settings: Settings, stats: dict | None = None
+) -> Iterator[str]:
+    """Yield the reply's cumulative text as it grows. ``model`` is a model reference string.
+
+    When ``stats`` is given it receives ``new_tokens`` and ``seconds`` once generation ends.
+    """
+    import torch
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    ref = resolve(model, settings)
+    loaded = model_cache(settings).get(ref)
+    tokenizer = loaded.tokenizer
+    inputs = encode_chat(tokenizer, messages).to(loaded.device)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        with loaded.lock, activated(loaded, ref) as active:
+            try:
+                if gen.seed is not None:
+                    torch.manual_seed(int(gen.seed))
+                started = time.perf_counter()
+                with torch.inference_mode():
+                    output = active.generate(
+                        **inputs,
+                        **gen.generate_kwargs(),
+                        streamer=streamer,
+                        pad_token_id=tokenizer.pad_token_id,
+                        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
+                    )
+                if stats is not None:
+                    generated = output[0, inputs["input_ids"].shape[1] :]
+                    stats["new_tokens"] = int((generated != tokenizer.pad_token_id).sum())
+                    stats["seconds"] = round(time.perf_counter() - started, 3)
+            except BaseException as exc:  # surfaced to the caller below
+                failure.append(exc)
+                streamer.end()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    text = ""
+    try:
+        for piece in streamer:
+            text += piece
+            yield text
+    finally:
+        stop.set()
+        worker.join()
+    if failure:
+        raise GenerationError(f"Generation failed: {failure[0]}") from failure[0]
+
+
+def generate_chat(model: str, messages: list[dict], gen: GenerationSettings, settings: Settings) -> GenerationResult:
+    stats: dict = {}
+    text = ""
+    for text in stream_chat(model, messages, gen, settings, stats):
+        pass
+    return GenerationResult(
+        model=model, text=text.strip(), new_tokens=stats.get("new_tokens", 0), seconds=stats.get("seconds", 0.0)
+    )

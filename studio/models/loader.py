@@ -1,0 +1,192 @@
+"""Resolve model references and keep loaded models in a thread-safe, process-wide cache.
+
+A *model reference* is what users type: ``base`` (the configured base model), a training run id
+(base + that run's LoRA adapter), a hub id, or a local path. All adapters of one base share one
+copy of the weights: they are loaded into a single PEFT model under their run ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BASE_ADAPTER = "__base__"
+
+
+class ModelLoadError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved reference: which base weights, and optionally which adapter on top."""
+
+    label: str
+    base: str  # "embedded", a hub id or a local path
+    adapter_dir: Path | None = None
+    adapter_name: str | None = None
+
+
+def resolve(ref: str, settings: Settings) -> ModelRef:
+    ref = (ref or "").strip()
+    if not ref:
+        raise ModelLoadError("No model given. Use 'base', a run id, a hub id or a local path.")
+    if ref == "base":
+        return ModelRef(label="base", base=settings.base_model)
+    run_dir = settings.runs_dir / ref
+    if run_dir.is_dir():
+        adapter = run_dir / "adapter"
+        if not (adapter / "adapter_config.json").is_file():
+            raise ModelLoadError(f"Run {ref} has no adapter yet (has it finished training?).")
+        return ModelRef(label=ref, base=_run_base(run_dir, settings), adapter_dir=adapter, adapter_name=ref)
+    path = Path(ref).expanduser()
+    if path.is_dir() and (path / "adapter_config.json").is_file():
+        base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        return ModelRef(label=ref, base=base or settings.base_model, adapter_dir=path, adapter_name=_safe_name(ref))
+    return ModelRef(label=ref, base=ref)
+
+
+def _run_base(run_dir: Path, settings: Settings) -> str:
+    import yaml
+
+    cfg_path = run_dir / "config.yaml"
+    if cfg_path.is_file():
+        cfg = yaml.safe_load(cfg_path.read_text()) or {}
+        if cfg.get("base_model"):
+            return str(cfg["base_model"])
+    return settings.base_model
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)[-60:] or "adapter"
+
+
+def base_path(base: str, settings: Settings) -> str:
+    """Where from_pretrained should read the base: the materialized embedded model or the ref."""
+    if base == "embedded":
+        from studio.models.embedded import materialize
+
+        return str(materialize(settings))
+    return base
+
+
+def pick_device_dtype():
+    import torch
+
+    if torch.cuda.is_available():
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return "cuda", dtype
+    return "cpu", torch.float32
+
+
+@dataclass
+class LoadedModel:
+    model: object  # PreTrainedModel, or PeftModel once an adapter was added
+    tokenizer: object
+    device: str
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    adapters: set[str] = field(default_factory=set)
+
+
+class ModelCache:
+    """Loaded bases keyed by base reference. Loading happens at most once per base."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._models: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+
+    def is_loaded(self, base: str) -> bool:
+        return base in self._models
+
+    def get_base(self, base: str) -> LoadedModel:
+        if base in self._models:
+            return self._models[base]
+        with self._lock:
+            key_lock = self._loading.setdefault(base, threading.Lock())
+        with key_lock:
+            if base not in self._models:
+                self._models[base] = self._load(base)
+        return self._models[base]
+
+    def get(self, ref: ModelRef) -> LoadedModel:
+        """The loaded base with ``ref``'s adapter available (not yet activated)."""
+        loaded = self.get_base(ref.base)
+        if ref.adapter_dir is not None and ref.adapter_name not in loaded.adapters:
+            with loaded.lock:
+                if ref.adapter_name not in loaded.adapters:
+                    self._add_adapter(loaded, ref)
+        return loaded
+
+    def _add_adapter(self, loaded: LoadedModel, ref: ModelRef) -> None:
+        from peft import PeftModel
+
+        log.info("Loading adapter %s from %s", ref.adapter_name, ref.adapter_dir)
+        if isinstance(loaded.model, PeftModel):
+            loaded.model.load_adapter(str(ref.adapter_dir), adapter_name=ref.adapter_name)
+        else:
+            loaded.model = PeftModel.from_pretrained(loaded.model, str(ref.adapter_dir), adapter_name=ref.adapter_name)
+        loaded.model.eval()
+        loaded.adapters.add(ref.adapter_name)
+
+    def forget_adapter(self, name: str) -> None:
+        """Drop a cached adapter (e.g. after its run was resumed and re-saved)."""
+        for loaded in self._models.values():
+            with loaded.lock:
+                if name in loaded.adapters:
+                    loaded.model.delete_adapter(name)
+                    loaded.adapters.discard(name)
+
+    def _load(self, base: str) -> LoadedModel:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device, dtype = pick_device_dtype()
+        if device == "cpu":
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+        path = base_path(base, self.settings)
+        token = self.settings.hf_token
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, token=token)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, token=token)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(_explain_load_failure(base, exc)) from None
+        model.to(device).eval()
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return LoadedModel(model=model, tokenizer=tokenizer, device=device)
+
+
+def _explain_load_failure(base: str, exc: Exception) -> str:
+    import os
+
+    from studio.util.redact import redact
+
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
+    if not Path(base).exists() and offline:
+        return (
+            f"Model '{base}' could not be loaded: it is not a local folder and the Hugging Face Hub is "
+            "unreachable (offline). Use 'base', a run id, or a local model folder."
+        )
+    return f"Model '{base}' could not be loaded: {redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+
+
+_caches: dict[tuple, ModelCache] = {}
+_caches_lock = threading.Lock()
+
+
+def model_cache(settings: Settings) -> ModelCache:
+    """The process-wide cache for these settings (a loaded model is shared by all users)."""
+    key = (settings.cache_dir, settings.data_dir, settings.base_model)
+    with _caches_lock:
+        if key not in _caches:
+            _caches[key] = ModelCache(settings)
+        return _caches[key]

@@ -1,0 +1,123 @@
+"""Process-wide settings, read once from the environment.
+
+One frozen dataclass so that every part of the studio (core, CLI, UI) agrees on paths and
+options, and so tests can build their own with ``Settings.from_env(env)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SPACES_DATA_ROOT = Path("/data")
+
+
+class SettingsError(RuntimeError):
+    """A setting is unusable; the message names the path or variable to fix."""
+
+
+def _default_data_dir(env: Mapping[str, str]) -> Path:
+    if "STUDIO_DATA_DIR" in env and env["STUDIO_DATA_DIR"].strip():
+        return Path(env["STUDIO_DATA_DIR"]).expanduser()
+    # Spaces mounts persistent storage at /data; prefer it so data survives restarts.
+    if SPACES_DATA_ROOT.is_dir() and os.access(SPACES_DATA_ROOT, os.W_OK):
+        return SPACES_DATA_ROOT / "companion-studio"
+    return Path("studio-data")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("studio-data")
+    cache_dir: Path = Path("~/.cache/companion-studio").expanduser()
+    base_model: str = "embedded"
+    hf_token: str | None = field(default=None, repr=False)
+    upload_limit_mb: int = 50
+    region: str = "US"
+    clinic_name: str = ""
+    clinic_phone: str = ""
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    embedder: str = "embedded"
+    admin_password: str | None = field(default=None, repr=False)
+    rater_password: str | None = field(default=None, repr=False)
+    admins: tuple[str, ...] = ()
+    space_author: str | None = None
+    max_queue: int = 64
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cache = env.get("STUDIO_CACHE_DIR", "").strip() or "~/.cache/companion-studio"
+        admins = tuple(a.strip() for a in env.get("STUDIO_ADMINS", "").split(",") if a.strip())
+        return cls(
+            data_dir=_default_data_dir(env),
+            cache_dir=Path(cache).expanduser(),
+            base_model=env.get("STUDIO_BASE_MODEL", "").strip() or "embedded",
+            hf_token=env.get("HF_TOKEN") or None,
+            upload_limit_mb=_int(env, "STUDIO_UPLOAD_LIMIT_MB", 50),
+            region=(env.get("STUDIO_REGION", "").strip() or "US").upper(),
+            clinic_name=env.get("STUDIO_CLINIC_NAME", "").strip(),
+            clinic_phone=env.get("STUDIO_CLINIC_PHONE", "").strip(),
+            chroma_host=env.get("STUDIO_CHROMA_HOST", "").strip() or None,
+            chroma_port=_int(env, "STUDIO_CHROMA_PORT", 8000),
+            embedder=env.get("STUDIO_EMBEDDER", "").strip() or "embedded",
+            admin_password=env.get("STUDIO_ADMIN_PASSWORD") or None,
+            rater_password=env.get("STUDIO_RATER_PASSWORD") or None,
+            admins=admins,
+            space_author=env.get("SPACE_AUTHOR_NAME") or None,
+            max_queue=_int(env, "STUDIO_MAX_QUEUE", 64),
+        )
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        return self.upload_limit_mb * 1024 * 1024
+
+    # Sub-directories of the data dir; every feature stores under one of these.
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @property
+    def kb_dir(self) -> Path:
+        return self.data_dir / "knowledge"
+
+    @property
+    def votes_db(self) -> Path:
+        return self.data_dir / "arena" / "votes.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data dir or fail with a message naming the path and the variable."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise SettingsError(
+                f"The data directory {self.data_dir} is not writable ({exc.strerror or exc}). "
+                "Set STUDIO_DATA_DIR to a writable folder."
+            ) from None
+        return self.data_dir

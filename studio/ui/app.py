@@ -1,0 +1,80 @@
+"""build_app(settings) -> gr.Blocks: the header, the disclosure and one tab per feature."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+import gradio as gr
+
+from studio.settings import Settings
+from studio.ui.auth import auth_mode, password_check
+from studio.ui.context import AppContext
+from studio.util.redact import install_log_redaction
+
+log = logging.getLogger(__name__)
+
+DISCLOSURE = "AI companion, not a therapist or medical provider."
+
+# (tab id, title, module, admin only). Order is the order on screen.
+TABS: list[tuple[str, str, str, bool]] = [
+    ("chat", "Chat", "studio.ui.tabs.chat", False),
+]
+
+CSS = """
+#disclosure {background: #fff7e6; border: 1px solid #f0c36d; border-radius: 8px; padding: 6px 12px;}
+#disclosure p {margin: 0;}
+"""
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    settings.ensure_data_dir()
+    install_log_redaction()
+    ctx = AppContext(settings)
+    with gr.Blocks(title="Companion Studio") as demo:
+        gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
+        gr.Markdown(f"**{DISCLOSURE}** In an emergency call 911 (US) or your local emergency number; in the US call or text 988.", elem_id="disclosure")
+        tab_widgets: list[tuple[gr.Tab, bool]] = []
+        with gr.Tabs(elem_id="tabs") as tabs:
+            ctx.tabs = tabs
+            for tab_id, title, module, admin_only in TABS:
+                with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}") as tab:
+                    importlib.import_module(module).build(ctx)
+                tab_widgets.append((tab, admin_only))
+        ctx.run_after_build()
+
+        def visible_tabs(request: gr.Request):
+            is_admin = ctx.caller(request).is_admin
+            return [gr.Tab(visible=is_admin or not admin_only) for _, admin_only in tab_widgets]
+
+        demo.load(visible_tabs, outputs=[tab for tab, _ in tab_widgets], queue=False, api_visibility="private")
+    demo.queue(default_concurrency_limit=4, max_size=settings.max_queue)
+    return demo
+
+
+def launch_kwargs(settings: Settings, host: str | None = None, port: int | None = None) -> dict:
+    mode = auth_mode(settings)
+    env_host = os.environ.get("GRADIO_SERVER_NAME")
+    # With no login configured the studio is a single local admin: never expose it beyond loopback.
+    host = host or (env_host if mode != "local" else "127.0.0.1") or "127.0.0.1"
+    if mode == "local" and host not in ("127.0.0.1", "localhost"):
+        log.warning("No STUDIO_ADMIN_PASSWORD set: binding to 127.0.0.1 instead of %s", host)
+        host = "127.0.0.1"
+    kwargs = {
+        "server_name": host,
+        "server_port": port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "max_file_size": f"{settings.upload_limit_mb}mb",
+        "allowed_paths": [],
+    }
+    if mode == "password":
+        kwargs["auth"] = password_check(settings)
+        kwargs["auth_message"] = "Companion Studio: sign in as admin, or with your name and the rater password."
+    return kwargs
+
+
+def launch(settings: Settings, host: str | None = None, port: int | None = None, share: bool = False) -> None:
+    demo = build_app(settings)
+    demo.launch(share=share, **launch_kwargs(settings, host, port))

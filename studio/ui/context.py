@@ -1,0 +1,34 @@
+"""What every tab builder receives: settings, and a way to reach other tabs' widgets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from studio.settings import Settings
+from studio.ui.auth import Caller, caller, require_admin
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    tabs: gr.Tabs | None = None
+    # Widgets a tab offers to others, e.g. "compare.model_b" for "Compare with base".
+    shared: dict[str, gr.components.Component] = field(default_factory=dict)
+    _after_build: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_build(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` inside the Blocks once every tab exists (for cross-tab events)."""
+        self._after_build.append(hook)
+
+    def run_after_build(self) -> None:
+        for hook in self._after_build:
+            hook()
+
+    def caller(self, request: gr.Request | None) -> Caller:
+        return caller(request, self.settings)
+
+    def require_admin(self, request: gr.Request | None) -> Caller:
+        return require_admin(request, self.settings)

@@ -1,0 +1,38 @@
+"""Shared fixtures. Tests never reach a hub: the embedded model is the only base model."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from studio.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Fresh data dir per test; the shared cache dir keeps the materialized model between tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_") and k != "HF_TOKEN"}
+    env["STUDIO_DATA_DIR"] = str(tmp_path / "data")
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def embedded_model_dir() -> Path:
+    from studio.models.embedded import materialize
+
+    return materialize(Settings.from_env({}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
