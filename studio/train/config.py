@@ -1,0 +1,261 @@
+"""TrainConfig: one training run described as a dataclass that round-trips to YAML.
+
+The same object is built by the Train tab, read from ``--config FILE`` by the CLI and written to
+``<run>/config.yaml``. Unknown keys are errors (a typo must not silently fall back to a default),
+and every check says what to change. Secrets never live here: the Hub token comes from the
+environment or from memory at push time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BACKENDS = ("trl", "autotrain")
+PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
+QUANTIZATIONS = ("auto", "none", "4bit", "8bit")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+# Keys people may reach for that must never be stored in a config file.
+_SECRET_KEYS = {"token", "hf_token", "password", "api_key"}
+
+
+class ConfigError(ValueError):
+    """Invalid training config; ``problems`` lists every issue found, each one actionable."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("Invalid training config:\n- " + "\n- ".join(self.problems))
+
+
+def _help(text: str, default: Any = MISSING, factory: Any = MISSING) -> Any:
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class LoraConfig:
+    r: int = _help("LoRA rank: capacity of the adapter (8-64 typical).", 16)
+    alpha: int = _help("LoRA scaling numerator (often 2 x r).", 32)
+    dropout: float = _help("Dropout on the LoRA path (0-0.5).", 0.05)
+    target_modules: str | list[str] = _help("'all-linear' or a list of module names, e.g. [q_proj, v_proj].", "all-linear")
+
+    def problems(self) -> list[str]:
+        out = []
+        if not isinstance(self.r, int) or not 1 <= self.r <= 1024:
+            out.append(f"lora.r must be a whole number from 1 to 1024 (got {self.r!r}); 16 is a good start.")
+        if not isinstance(self.alpha, int | float) or self.alpha <= 0:
+            out.append(f"lora.alpha must be a positive number (got {self.alpha!r}); 2 x r is common.")
+        if not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
+            out.append(f"lora.dropout must be from 0 up to (not including) 1 (got {self.dropout!r}).")
+        tm = self.target_modules
+        if not (tm == "all-linear" or (isinstance(tm, list) and tm and all(isinstance(m, str) and m for m in tm))):
+            out.append("lora.target_modules must be 'all-linear' or a non-empty list of module names such as [q_proj, v_proj].")
+        return out
+
+
+@dataclass
+class HubConfig:
+    push: bool = _help("Push the adapter (or merged model) to the Hub when training succeeds.", False)
+    repo_id: str | None = _help("Target repo, e.g. your-name/companion-lora. Needed when push is true.", None)
+    private: bool = _help("Create the repo private (recommended for clinical projects).", True)
+    merged: bool = _help("Push the merged full model instead of the small adapter.", False)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.push and not self.repo_id:
+            out.append("hub.repo_id is required when hub.push is true (e.g. your-name/companion-lora).")
+        if self.repo_id and (self.repo_id.count("/") != 1 or " " in self.repo_id):
+            out.append(f"hub.repo_id must look like 'owner/name' (got {self.repo_id!r}).")
+        return out
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = _help("Path to a JSONL file (messages format) or the name of a stored dataset.", "")
+    backend: str = _help("Training engine: 'trl' (in-process) or 'autotrain'.", "trl")
+    base_model: str = _help("'embedded' (the packaged SmolLM2-135M), a hub id or a local model folder.", "embedded")
+    eval_dataset: str | None = _help("Optional held-out dataset (path or stored name).", None)
+    eval_fraction: float = _help("Fraction of the training data held out for eval when no eval_dataset (0 = none).", 0.0)
+    preset: str = _help("Hardware preset: auto, cpu, gpu or gpu-qlora.", "auto")
+    epochs: float = _help("Passes over the data (ignored when max_steps is set).", 1.0)
+    max_steps: int | None = _help("Stop after this many optimizer steps (overrides epochs).", None)
+    learning_rate: float = _help("Peak learning rate; 1e-4 to 3e-4 is typical for LoRA.", 2e-4)
+    batch_size: int | None = _help("Examples per device step; empty = chosen by the preset.", None)
+    gradient_accumulation: int | None = _help("Steps accumulated per optimizer step; empty = chosen by the preset.", None)
+    max_length: int = _help("Longest conversation in tokens; longer ones are truncated.", 512)
+    lora: LoraConfig = _help("LoRA adapter settings.", factory=LoraConfig)
+    quantization: str = _help("Base weights: auto (preset decides), none, 4bit (QLoRA) or 8bit. GPU only.", "auto")
+    assistant_only_loss: bool = _help("Learn only from the assistant's words (and their end-of-turn token).", True)
+    seed: int = _help("Random seed for shuffling, splits and LoRA init.", 42)
+    save_steps: int = _help("Save a resumable checkpoint every N optimizer steps.", 50)
+    logging_steps: int = _help("Log loss every N optimizer steps.", 1)
+    eval_steps: int | None = _help("Evaluate every N steps (empty = same as save_steps).", None)
+    warmup_ratio: float = _help("Fraction of steps spent warming the learning rate up.", 0.0)
+    lr_scheduler: str = _help("Learning-rate schedule: linear, cosine, constant, constant_with_warmup.", "cosine")
+    weight_decay: float = _help("AdamW weight decay.", 0.0)
+    group_by_length: bool = _help("Batch conversations of similar length together (less padding, faster).", True)
+    run_name: str | None = _help("Optional label shown in the run history.", None)
+    hub: HubConfig = _help("Push to the Hugging Face Hub.", factory=HubConfig)
+    # AutoTrain engineer: add your section here, as `autotrain: AutoTrainConfig = _help(..., factory=...)`
+    # with its own dataclass above (e.g. `spaces` hardware, username) and its `problems()`; from_dict
+    # and to_dict pick nested dataclasses up automatically and unknown keys stay errors.
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+
+    # --- validation -------------------------------------------------------------------------------
+    def _coerce(self) -> None:
+        """YAML reads `2e-4` as a string and the UI sends floats for ints; normalise both."""
+        for name in ("learning_rate", "eval_fraction", "epochs", "warmup_ratio", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                try:
+                    setattr(self, name, float(value))
+                except ValueError:
+                    pass  # reported by problems()
+        for name in ("max_steps", "batch_size", "gradient_accumulation", "max_length", "seed", "save_steps",
+                     "logging_steps", "eval_steps"):
+            value = getattr(self, name)
+            if isinstance(value, float) and value.is_integer():
+                setattr(self, name, int(value))
+        for holder, name in ((self.lora, "r"), (self.lora, "alpha")):
+            value = getattr(holder, name)
+            if isinstance(value, float) and value.is_integer():
+                setattr(holder, name, int(value))
+        if isinstance(self.lora.target_modules, tuple):
+            self.lora.target_modules = list(self.lora.target_modules)
+
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            out.append("dataset is required: a JSONL path (messages format) or a stored dataset name.")
+        _choice(out, "backend", self.backend, BACKENDS)
+        _choice(out, "preset", self.preset, PRESETS)
+        _choice(out, "quantization", self.quantization, QUANTIZATIONS)
+        _choice(out, "lr_scheduler", self.lr_scheduler, SCHEDULERS)
+        if not isinstance(self.base_model, str) or not self.base_model.strip():
+            out.append("base_model is required: 'embedded', a hub id or a local model folder.")
+        _number(out, "learning_rate", self.learning_rate, 0, 1, "1e-4 to 3e-4 is typical for LoRA", open_low=True)
+        _number(out, "eval_fraction", self.eval_fraction, 0, 0.5, "use 0.05-0.2, or 0 for no eval split")
+        _number(out, "epochs", self.epochs, 0, 1000, "1-3 passes is typical", open_low=True)
+        _number(out, "warmup_ratio", self.warmup_ratio, 0, 0.5, "0-0.1 is typical")
+        _number(out, "weight_decay", self.weight_decay, 0, 1, "0 or 0.01 is typical")
+        _whole(out, "max_length", self.max_length, 16, 131072, "512-2048 covers most conversations")
+        _whole(out, "seed", self.seed, 0, 2**32 - 1)
+        _whole(out, "save_steps", self.save_steps, 1, 10**7)
+        _whole(out, "logging_steps", self.logging_steps, 1, 10**7)
+        for name in ("max_steps", "batch_size", "gradient_accumulation", "eval_steps"):
+            if getattr(self, name) is not None:
+                _whole(out, name, getattr(self, name), 1, 10**7, "leave empty for the default")
+        if self.eval_dataset is not None and not isinstance(self.eval_dataset, str):
+            out.append("eval_dataset must be a path or a stored dataset name.")
+        if self.eval_dataset and isinstance(self.eval_fraction, int | float) and self.eval_fraction > 0:
+            out.append("Set either eval_dataset or eval_fraction, not both.")
+        for flag in ("assistant_only_loss", "group_by_length"):
+            if not isinstance(getattr(self, flag), bool):
+                out.append(f"{flag} must be true or false (got {getattr(self, flag)!r}).")
+        out += self.lora.problems() + self.hub.problems()
+        if self.preset == "cpu" and self.quantization in ("4bit", "8bit"):
+            out.append("quantization 4bit/8bit needs a GPU (bitsandbytes); use quantization: none with preset cpu.")
+        return out
+
+    # --- YAML / dict round-trip -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_yaml(self, redact_secrets: bool = True) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if redact_secrets:
+            from studio.util.redact import redact
+
+            text = redact(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TrainConfig:
+        return _build(cls, data or {}, prefix="")
+
+    @classmethod
+    def from_yaml(cls, text: str) -> TrainConfig:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"The config is not valid YAML: {exc}"]) from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(["The config must be a mapping of keys to values (key: value lines)."])
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([f"Config file {path} does not exist."]) from None
+        except OSError as exc:
+            raise ConfigError([f"Config file {path} cannot be read: {exc.strerror or exc}."]) from None
+        return cls.from_yaml(text)
+
+    def save(self, path: str | Path) -> None:
+        from studio.util.io import atomic_write_text
+
+        atomic_write_text(path, self.to_yaml(redact_secrets=True))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        data = self.to_dict()
+        data.update(changes)
+        return TrainConfig.from_dict(data)
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str):
+    """Instantiate ``cls`` from a dict: nested dataclasses recurse, unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError([f"{prefix.rstrip('.') or 'config'} must be a mapping (key: value lines)."])
+    known = {f.name: f for f in fields(cls)}
+    problems = []
+    for key in data:
+        if key in known:
+            continue
+        if str(key).lower() in _SECRET_KEYS:
+            problems.append(f"'{prefix}{key}' is not allowed: secrets are never stored in configs. "
+                            "Set HF_TOKEN in the environment or type the token in the export box.")
+            continue
+        near = difflib.get_close_matches(str(key), known, n=1)
+        hint = f" Did you mean '{prefix}{near[0]}'?" if near else f" Known keys: {', '.join(known)}."
+        problems.append(f"Unknown key '{prefix}{key}'.{hint}")
+    if problems:
+        raise ConfigError(problems)
+    kwargs = {}
+    for name, value in data.items():
+        nested = known[name].default_factory
+        if nested is not MISSING and hasattr(nested, "__dataclass_fields__"):
+            value = _build(nested, value if value is not None else {}, prefix=f"{prefix}{name}.")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _choice(out: list[str], name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        out.append(f"{name} must be one of {', '.join(allowed)} (got {value!r}).")
+
+
+def _number(out: list[str], name: str, value: Any, low: float, high: float, hint: str = "", open_low: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if open_low else value >= low) and value <= high
+    if not ok:
+        bound = f"above {low}" if open_low else f"from {low}"
+        out.append(f"{name} must be a number {bound} up to {high} (got {value!r})" + (f"; {hint}." if hint else "."))
+
+
+def _whole(out: list[str], name: str, value: Any, low: int, high: int, hint: str = "") -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+        out.append(f"{name} must be a whole number from {low} to {high} (got {value!r})" + (f"; {hint}." if hint else "."))
