@@ -167,8 +167,8 @@ def stream_chat(
 def generate_chat(model: str, messages: list[dict], gen: GenerationSettings, settings: Settings) -> GenerationResult:
     stats: dict = {}
     text = ""
-    for text in stream_chat(model, messages, gen, settings, stats):
-        pass
+    for partial in stream_chat(model, messages, gen, settings, stats):
+        text = partial
     return GenerationResult(
         model=model, text=text.strip(), new_tokens=stats.get("new_tokens", 0), seconds=stats.get("seconds", 0.0)
     )

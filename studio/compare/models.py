@@ -1,0 +1,58 @@
+"""Which models can be compared: ``base``, every succeeded training run, or any hub id / path."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from studio.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def succeeded_runs(settings: Settings) -> list[str]:
+    """Run ids whose training succeeded and left an adapter, newest first."""
+    try:
+        from studio.train.runs import list_runs  # written by the training engine; may not exist yet
+
+        runs = list_runs(settings)
+    except (ImportError, AttributeError):
+        return _scan_runs(settings.runs_dir)
+    except Exception as exc:  # a broken run dir must not take the Compare tab down
+        log.warning("list_runs failed (%s); scanning %s instead", exc, settings.runs_dir)
+        return _scan_runs(settings.runs_dir)
+    ids = []
+    for run in runs:
+        run_id = _field(run, "run_id") or _field(run, "id")
+        status = _field(run, "status")
+        state = _field(run, "state") or (status.get("state") if isinstance(status, dict) else status)
+        if run_id and state == "succeeded" and (settings.runs_dir / str(run_id) / "adapter" / "adapter_config.json").is_file():
+            ids.append(str(run_id))
+    return ids
+
+
+def _field(obj, name: str):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _scan_runs(runs_dir: Path) -> list[str]:
+    """The run directory contract: status.json says succeeded and adapter/ holds the adapter."""
+    found: list[tuple[float, str]] = []
+    if not runs_dir.is_dir():
+        return []
+    for run_dir in runs_dir.iterdir():
+        status_path = run_dir / "status.json"
+        if not (run_dir / "adapter" / "adapter_config.json").is_file() or not status_path.is_file():
+            continue
+        try:
+            status = json.loads(status_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if status.get("state") == "succeeded":
+            found.append((status_path.stat().st_mtime, run_dir.name))
+    return [name for _, name in sorted(found, reverse=True)]
+
+
+def model_choices(settings: Settings) -> list[str]:
+    return ["base", *succeeded_runs(settings)]
