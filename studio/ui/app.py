@@ -12,6 +12,7 @@ from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
 from studio.util.redact import install_log_redaction
+from studio.util.schema import check_schema
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ CSS = """
 
 
 def build_app(settings: Settings) -> gr.Blocks:
-    settings.ensure_data_dir()
+    check_schema(settings)  # also creates the data dir, or names the variable to fix
     install_log_redaction()
     ctx = AppContext(settings)
     with gr.Blocks(title="Companion Studio") as demo:
