@@ -1,0 +1,136 @@
+"""Save, merge and push a run's adapter.
+
+* ``save_adapter``: written to ``adapter.partial/`` then swapped in, so ``adapter/`` is never half-written
+  (the loader treats a folder with adapter_config.json as complete).
+* ``merge_adapter``: base + LoRA folded into one full model under ``<run>/merged/``.
+* ``push_to_hub``: adapter (default) or merged model, private by default. The token comes from the
+  argument (typed in the UI, kept in memory only) or the environment (HF_TOKEN); it is registered for
+  redaction and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from studio.settings import Settings
+from studio.train.config import TrainConfig
+from studio.train.model_card import build_model_card, hub_base_id
+from studio.train.runs import Run, load_run
+from studio.util.redact import redact, register_secret
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    old = target.with_name(target.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_adapter(run: Run, model, tokenizer, config: TrainConfig, chosen: dict[str, Any],
+                 data_stats: dict[str, Any], final: dict[str, Any]) -> Path:
+    tmp = run.dir / "adapter.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    # The adapter names the public base, not this machine's cache path, so it loads anywhere.
+    cfg_path = tmp / "adapter_config.json"
+    adapter_cfg = json.loads(cfg_path.read_text())
+    adapter_cfg["base_model_name_or_path"] = hub_base_id(config.base_model)
+    cfg_path.write_text(json.dumps(adapter_cfg, indent=2))
+    status = run.status()
+    card = build_model_card(config, chosen, data_stats, final, run.run_id, status)
+    (tmp / "README.md").write_text(card, encoding="utf-8")
+    _swap_in(tmp, run.adapter_dir)
+    _forget_cached(run)
+    return run.adapter_dir
+
+
+def _forget_cached(run: Run) -> None:
+    """A chat tab that loaded an older version of this adapter must reload it."""
+    from studio.models.loader import model_cache
+
+    model_cache(run.settings).forget_adapter(run.run_id)
+
+
+def merge_adapter(settings: Settings, run_id: str, out_dir: Path | None = None) -> Path:
+    """Fold the adapter into the base weights and save a full model (+ tokenizer + card)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from studio.models.loader import base_path
+
+    run = _finished_run(settings, run_id)
+    config = run.config()
+    base_dir = base_path(config.base_model, settings)
+    dtype = torch.float32 if not torch.cuda.is_available() else torch.bfloat16
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype, token=settings.hf_token)
+    merged = PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
+    target = Path(out_dir) if out_dir else run.dir / "merged"
+    tmp = target.with_name(target.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    merged.save_pretrained(str(tmp), safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(run.adapter_dir)).save_pretrained(str(tmp))
+    card = (run.adapter_dir / "README.md").read_text(encoding="utf-8").replace("library_name: peft", "library_name: transformers")
+    (tmp / "README.md").write_text(card, encoding="utf-8")
+    _swap_in(tmp, target)
+    run.log(f"Merged adapter into a full model at {target}.")
+    return target
+
+
+def _finished_run(settings: Settings, run_id: str) -> Run:
+    run = load_run(settings, run_id)
+    if not run.has_adapter():
+        raise ExportError(f"Run {run_id} has no adapter yet: export works after it succeeded or was stopped.")
+    return run
+
+
+def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str | None = None,
+                private: bool = True, merged: bool = False) -> str:
+    """Upload the adapter (or merged model) with its model card; returns the repo URL."""
+    token = (token or "").strip() or settings.hf_token
+    if not token:
+        raise ExportError("No Hugging Face token: set HF_TOKEN in the environment or type a write token in the "
+                          "export box (it is used for this push only and never stored).")
+    register_secret(token)
+    if not repo_id or repo_id.count("/") != 1:
+        raise ExportError("Give the target repo as owner/name, e.g. your-name/companion-lora.")
+    run = _finished_run(settings, run_id)
+    folder = run.dir / "merged" if merged else run.adapter_dir
+    if merged and not (folder / "config.json").is_file():
+        folder = merge_adapter(settings, run_id)
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
+                                 commit_message=f"Companion Studio run {run_id}")
+    except Exception as exc:  # network, auth, offline: one clear line, token scrubbed
+        raise ExportError(_explain_push_failure(repo_id, exc)) from None
+    url = f"https://huggingface.co/{repo_id}"
+    run.log(f"Pushed {'merged model' if merged else 'adapter'} to {url} ({'private' if private else 'public'}).")
+    return str(getattr(info, "repo_url", None) or url)
+
+
+def _explain_push_failure(repo_id: str, exc: Exception) -> str:
+    text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    lowered = text.lower()
+    if "offline" in lowered or "connect" in lowered or "resolve" in lowered:
+        return f"Could not reach the Hugging Face Hub to push {repo_id} (offline?): {text}"
+    if "401" in lowered or "403" in lowered or "unauthorized" in lowered or "forbidden" in lowered:
+        return f"The token was refused for {repo_id}: use a token with write access to that namespace."
+    return f"Push to {repo_id} failed: {text}"
