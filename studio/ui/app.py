@@ -35,6 +35,8 @@ def build_app(settings: Settings) -> gr.Blocks:
     ctx = AppContext(settings)
     with gr.Blocks(title="Companion Studio") as demo:
         gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
+        if auth_mode(settings) == "oauth":
+            gr.LoginButton(elem_id="login")
         gr.Markdown(f"**{DISCLOSURE}** In an emergency call 911 (US) or your local emergency number; in the US call or text 988.", elem_id="disclosure")
         tab_widgets: list[tuple[gr.Tab, bool]] = []
         with gr.Tabs(elem_id="tabs") as tabs:

@@ -35,7 +35,9 @@ class Caller:
 def auth_mode(settings: Settings) -> str:
     if settings.admin_password:
         return "password"
-    if os.environ.get("OAUTH_CLIENT_ID") and os.environ.get("SPACE_ID"):
+    # On a Space, visitors sign in with Hugging Face (hf_oauth: true); without a sign-in they are
+    # anonymous raters, so a public Space never hands out admin rights by default.
+    if os.environ.get("SPACE_ID"):
         return "oauth"
     return "local"
 
