@@ -17,23 +17,16 @@ def succeeded_runs(settings: Settings) -> list[str]:
         from studio.train.runs import list_runs  # written by the training engine; may not exist yet
 
         runs = list_runs(settings)
-    except (ImportError, AttributeError):
+    except ImportError:
         return _scan_runs(settings.runs_dir)
     except Exception as exc:  # a broken run dir must not take the Compare tab down
         log.warning("list_runs failed (%s); scanning %s instead", exc, settings.runs_dir)
         return _scan_runs(settings.runs_dir)
-    ids = []
-    for run in runs:
-        run_id = _field(run, "run_id") or _field(run, "id")
-        status = _field(run, "status")
-        state = _field(run, "state") or (status.get("state") if isinstance(status, dict) else status)
-        if run_id and state == "succeeded" and (settings.runs_dir / str(run_id) / "adapter" / "adapter_config.json").is_file():
-            ids.append(str(run_id))
-    return ids
+    return [run.run_id for run in runs if run.state == "succeeded" and _has_adapter(settings.runs_dir / run.run_id)]
 
 
-def _field(obj, name: str):
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+def _has_adapter(run_dir: Path) -> bool:
+    return (run_dir / "adapter" / "adapter_config.json").is_file()
 
 
 def _scan_runs(runs_dir: Path) -> list[str]:
@@ -43,7 +36,7 @@ def _scan_runs(runs_dir: Path) -> list[str]:
         return []
     for run_dir in runs_dir.iterdir():
         status_path = run_dir / "status.json"
-        if not (run_dir / "adapter" / "adapter_config.json").is_file() or not status_path.is_file():
+        if not _has_adapter(run_dir) or not status_path.is_file():
             continue
         try:
             status = json.loads(status_path.read_text(encoding="utf-8"))

@@ -14,7 +14,13 @@ import queue
 import time
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+from transformers import (
+    LogitsProcessor,
+    LogitsProcessorList,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
 
 # transformers' global default when neither the call nor the model's generation config sets top_k
 HF_DEFAULT_TOP_K = 50

@@ -1,0 +1,205 @@
+"""The arena's SQLite store: battles (which model was shown on which side) and votes.
+
+Many raters vote at once, from threads of one server or from several processes (CLI import while
+the app runs), so: WAL mode (readers never block the writer), a generous busy timeout (writers
+queue instead of failing), one short ``BEGIN IMMEDIATE`` transaction per write, and a fresh
+connection per operation (sqlite3 connections must not be shared between threads).
+
+Each vote is stored exactly once: ``votes.battle_id`` is unique (a double click or a retried
+request changes nothing), and ``votes.content_key`` (a hash of the exported fields) is unique too,
+so importing the same JSONL twice, or an export back into its own store, adds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+EXPORT_KEYS = ("model_a", "model_b", "winner", "prompt", "response_a", "response_b", "rater", "ts", "comment")
+WINNERS = ("a", "b", "tie", "both_bad")
+BUSY_TIMEOUT_MS = 60_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS battles (
+    id TEXT PRIMARY KEY,
+    ts TEXT NOT NULL,
+    model_a TEXT NOT NULL,
+    model_b TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    system TEXT,
+    seed INTEGER,
+    rater TEXT,
+    state TEXT NOT NULL,            -- generating | ready | voted
+    response_a TEXT,
+    response_b TEXT,
+    safety_a TEXT,                  -- JSON
+    safety_b TEXT
+);
+CREATE TABLE IF NOT EXISTS votes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    battle_id TEXT UNIQUE,
+    content_key TEXT NOT NULL UNIQUE,
+    model_a TEXT NOT NULL,
+    model_b TEXT NOT NULL,
+    winner TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie', 'both_bad')),
+    prompt TEXT NOT NULL,
+    response_a TEXT NOT NULL,
+    response_b TEXT NOT NULL,
+    rater TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+class StoreError(ValueError):
+    pass
+
+
+def content_key(vote: dict) -> str:
+    canonical = json.dumps({k: vote.get(k) for k in EXPORT_KEYS}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def validate_vote(record: dict, where: str = "") -> dict:
+    """Check one exported/imported vote object; return it with exactly EXPORT_KEYS."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(record, dict):
+        raise StoreError(f"{prefix}expected a JSON object per line.")
+    missing = [k for k in EXPORT_KEYS if k not in record]
+    if missing:
+        raise StoreError(f"{prefix}missing keys {', '.join(missing)} (each vote needs {', '.join(EXPORT_KEYS)}).")
+    if record["winner"] not in WINNERS:
+        raise StoreError(f"{prefix}winner is {record['winner']!r}; use one of {', '.join(WINNERS)}.")
+    for key in EXPORT_KEYS:
+        if key != "comment" and not isinstance(record[key], str):
+            raise StoreError(f"{prefix}{key} must be a string.")
+    if record["comment"] is not None and not isinstance(record["comment"], str):
+        raise StoreError(f"{prefix}comment must be a string.")
+    clean = {k: record[k] for k in EXPORT_KEYS}
+    clean["comment"] = clean["comment"] or ""
+    return clean
+
+
+class VoteStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as conn:
+            conn.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL mode
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE takes the write lock up front so it cannot deadlock later."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # --- battles ---
+    def add_battle(self, battle: dict) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO battles (id, ts, model_a, model_b, prompt, system, seed, rater, state) "
+                "VALUES (:id, :ts, :model_a, :model_b, :prompt, :system, :seed, :rater, 'generating')",
+                battle,
+            )
+
+    def battle(self, battle_id: str) -> dict | None:
+        with self.connect() as conn:
+            row = conn.execute("SELECT * FROM battles WHERE id = ?", (battle_id,)).fetchone()
+        if row is None:
+            return None
+        data = dict(row)
+        for key in ("safety_a", "safety_b"):
+            data[key] = json.loads(data[key]) if data[key] else None
+        return data
+
+    def restart_battle(self, battle_id: str, seed: int) -> bool:
+        """Back to 'generating' with a new seed, unless it was voted on (then nothing changes)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE battles SET state = 'generating', seed = ?, response_a = NULL, response_b = NULL "
+                "WHERE id = ? AND state != 'voted'",
+                (seed, battle_id),
+            )
+            return cur.rowcount == 1
+
+    def finish_battle(self, battle_id: str, response_a: str, response_b: str, safety_a: dict, safety_b: dict) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE battles SET state = 'ready', response_a = ?, response_b = ?, safety_a = ?, safety_b = ? "
+                "WHERE id = ? AND state = 'generating'",
+                (response_a, response_b, json.dumps(safety_a), json.dumps(safety_b), battle_id),
+            )
+
+    # --- votes ---
+    def vote_on_battle(self, battle_id: str, winner: str, rater: str, comment: str, ts: str) -> tuple[dict, bool]:
+        """Record the vote for a ready battle; a second vote on it returns the first. -> (vote, created)."""
+        if winner not in WINNERS:
+            raise StoreError(f"Unknown vote {winner!r}; use one of {', '.join(WINNERS)}.")
+        with self.transaction() as conn:
+            existing = conn.execute("SELECT * FROM votes WHERE battle_id = ?", (battle_id,)).fetchone()
+            if existing is not None:
+                return _vote_dict(existing), False
+            battle = conn.execute("SELECT * FROM battles WHERE id = ?", (battle_id,)).fetchone()
+            if battle is None:
+                raise StoreError("This battle does not exist (it may belong to another studio). Start a new battle.")
+            if battle["state"] != "ready":
+                raise StoreError("Both answers must finish before you vote.")
+            vote = {
+                "model_a": battle["model_a"], "model_b": battle["model_b"], "winner": winner,
+                "prompt": battle["prompt"], "response_a": battle["response_a"], "response_b": battle["response_b"],
+                "rater": rater, "ts": ts, "comment": comment or "",
+            }
+            _insert_vote(conn, vote, battle_id)
+            conn.execute("UPDATE battles SET state = 'voted' WHERE id = ?", (battle_id,))
+        return vote, True
+
+    def add_votes(self, votes: list[dict]) -> int:
+        """Store imported votes in one transaction; votes already stored are skipped. -> how many were added."""
+        clean = [validate_vote(vote, f"vote {i}") for i, vote in enumerate(votes, start=1)]
+        with self.transaction() as conn:
+            return sum(_insert_vote(conn, vote, None) for vote in clean)
+
+    def votes(self) -> list[dict]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT * FROM votes ORDER BY id").fetchall()
+        return [_vote_dict(row) for row in rows]
+
+    def count(self) -> int:
+        with self.connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
+
+
+def _insert_vote(conn: sqlite3.Connection, vote: dict, battle_id: str | None) -> bool:
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO votes (battle_id, content_key, model_a, model_b, winner, prompt, response_a, "
+        "response_b, rater, ts, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (battle_id, content_key(vote), *(vote[k] for k in EXPORT_KEYS)),
+    )
+    return cur.rowcount == 1
+
+
+def _vote_dict(row: sqlite3.Row) -> dict:
+    return {k: row[k] for k in EXPORT_KEYS}
