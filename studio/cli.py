@@ -19,6 +19,9 @@ from studio.util.redact import install_log_redaction, redact
 
 COMMAND_MODULES = [
     "studio.models.cli",
+    "studio.data.cli",
+    "studio.train.cli",
+    "studio.rag.cli",
 ]
 
 

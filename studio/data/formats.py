@@ -228,10 +228,7 @@ def _load_hf(source: str) -> ImportResult:
     except ImportError:  # pragma: no cover - datasets is a hard dependency
         raise ImportFailed("The 'datasets' package is not installed.") from None
     try:
-        if Path(source).is_dir():
-            data = datasets.load_from_disk(source)
-        else:
-            data = datasets.load_dataset(source)
+        data = datasets.load_from_disk(source) if Path(source).is_dir() else datasets.load_dataset(source)
     except Exception as exc:  # datasets raises many types; all mean "could not open it"
         raise ImportFailed(_explain_hf_failure(source, exc)) from None
     if isinstance(data, datasets.DatasetDict):

@@ -1,0 +1,1 @@
+"""Datasets: schema, import/export, validation and lint, template preview, versioned store (no gradio)."""
