@@ -75,6 +75,30 @@ class HubConfig:
         return out
 
 
+# Where AutoTrain trains: "local" (this machine, isolated venv) or a private GPU Space that AutoTrain creates.
+AUTOTRAIN_HARDWARE = ("local", "spaces-t4-small", "spaces-t4-medium", "spaces-l4x1", "spaces-l4x4", "spaces-a10g-small",
+                      "spaces-a10g-large", "spaces-a10g-largex2", "spaces-a10g-largex4", "spaces-a100-large",
+                      "spaces-l40sx1", "spaces-l40sx4", "spaces-l40sx8")
+
+
+@dataclass
+class AutoTrainConfig:
+    hardware: str = _help("'local' (this machine) or a paid Space GPU such as spaces-t4-medium or spaces-a10g-large.", "local")
+    username: str | None = _help("Hugging Face user/org that owns the training Space (spaces-* only; "
+                                 "default: the Space author).", None)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.hardware not in AUTOTRAIN_HARDWARE:
+            near = difflib.get_close_matches(str(self.hardware), AUTOTRAIN_HARDWARE, n=1)
+            hint = f" Did you mean {near[0]}?" if near else ""
+            out.append(f"autotrain.hardware must be one of {', '.join(AUTOTRAIN_HARDWARE)} (got {self.hardware!r}).{hint}")
+        if self.username is not None and (not isinstance(self.username, str) or "/" in self.username
+                                          or not self.username.strip()):
+            out.append(f"autotrain.username must be a Hugging Face user or organization name (got {self.username!r}).")
+        return out
+
+
 @dataclass
 class TrainConfig:
     dataset: str = _help("Path to a JSONL file (messages format) or the name of a stored dataset.", "")
@@ -102,9 +126,8 @@ class TrainConfig:
     group_by_length: bool = _help("Batch conversations of similar length together (less padding, faster).", True)
     run_name: str | None = _help("Optional label shown in the run history.", None)
     hub: HubConfig = _help("Push to the Hugging Face Hub.", factory=HubConfig)
-    # AutoTrain engineer: add your section here, as `autotrain: AutoTrainConfig = _help(..., factory=...)`
-    # with its own dataclass above (e.g. `spaces` hardware, username) and its `problems()`; from_dict
-    # and to_dict pick nested dataclasses up automatically and unknown keys stay errors.
+    autotrain: AutoTrainConfig = _help("AutoTrain backend settings (used when backend is autotrain).",
+                                       factory=AutoTrainConfig)
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -163,7 +186,7 @@ class TrainConfig:
         for flag in ("assistant_only_loss", "group_by_length"):
             if not isinstance(getattr(self, flag), bool):
                 out.append(f"{flag} must be true or false (got {getattr(self, flag)!r}).")
-        out += self.lora.problems() + self.hub.problems()
+        out += self.lora.problems() + self.hub.problems() + self.autotrain.problems()
         if self.preset == "cpu" and self.quantization in ("4bit", "8bit"):
             out.append("quantization 4bit/8bit needs a GPU (bitsandbytes); use quantization: none with preset cpu.")
         return out
