@@ -44,11 +44,17 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 
 def split_sentences(text: str) -> list[str]:
     """Sentences, list items and paragraph lines, in order; never empty strings."""
-    units: list[str] = []
+    return [sentence for sentence, _ in _units(text)]
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """(sentence, starts a new line) pairs, so chunks can keep line breaks between list items."""
+    units: list[tuple[str, bool]] = []
     for para in re.split(r"\n\s*\n", text):
         for line in _logical_lines(para):
-            units.extend(_sentences_in(line))
-    return [u for u in units if u]
+            pieces = [p for p in _sentences_in(line) if p]
+            units.extend((piece, i == 0) for i, piece in enumerate(pieces))
+    return units
 
 
 def _logical_lines(para: str) -> list[str]:
@@ -104,36 +110,45 @@ def chunk_sections(sections: Sequence[Section], count: TokenCounter, config: Chu
     config = config or ChunkConfig()
     chunks: list[Chunk] = []
     for section in sections:
-        sentences = split_sentences(section.text)
-        sizes = count(sentences) if sentences else []
+        pairs = _units(section.text)
+        sizes = count([sentence for sentence, _ in pairs]) if pairs else []
         units: list[tuple[str, int]] = []
-        for sentence, size in zip(sentences, sizes, strict=True):
+        for (sentence, new_line), size in zip(pairs, sizes, strict=True):
+            sep = "\n" if new_line else " "
             if size > config.max_tokens:
                 parts = _split_long(sentence, count, config.max_tokens)
-                units.extend(zip(parts, count(parts), strict=True))
+                units.extend((sep + part, n) for part, n in zip(parts, count(parts), strict=True))
             else:
-                units.append((sentence, size))
+                units.append((sep + sentence, size))
         for text in _pack(units, config):
             chunks.append(Chunk(text=text, index=len(chunks), page=section.page, heading=section.heading))
     return chunks
 
 
 def _pack(units: list[tuple[str, int]], config: ChunkConfig) -> list[str]:
-    """Greedy packing; each new chunk starts with the previous chunk's tail (the overlap)."""
+    """Greedy packing; each new chunk starts with the previous chunk's tail (the overlap).
+
+    ``units`` are (separator + sentence, tokens); the separator does not count as a token.
+    """
     out: list[str] = []
     current: list[tuple[str, int]] = []
     fresh = 0  # units in ``current`` that are not overlap: a chunk of only overlap is never emitted
     for unit in units:
         total = sum(size for _, size in current)
         if current and fresh and total + unit[1] > config.max_tokens:
-            out.append(" ".join(text for text, _ in current))
+            out.append(_join(current))
             current = _tail(current, config.overlap_tokens, config.max_tokens - unit[1])
             fresh = 0
         current.append(unit)
         fresh += 1
     if current and fresh:
-        out.append(" ".join(text for text, _ in current))
+        out.append(_join(current))
     return out
+
+
+def _join(units: list[tuple[str, int]]) -> str:
+    # Each unit carries its separator (" " or a line break) in front; the chunk starts clean.
+    return "".join(text for text, _ in units).strip()
 
 
 def _tail(units: list[tuple[str, int]], overlap: int, room: int) -> list[tuple[str, int]]:

@@ -56,7 +56,7 @@ class Embedder:
                 "Use STUDIO_EMBEDDER=embedded or a local sentence-transformers folder."
             ) from None
         self.tokenizer = self.model.tokenizer
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         # Room for the text inside the model's window, after [CLS]/[SEP]-style special tokens.
         specials = len(self.tokenizer("", add_special_tokens=True)["input_ids"])
         self.max_tokens = int(self.model.max_seq_length) - specials

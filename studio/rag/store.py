@@ -67,6 +67,9 @@ class ChromaStore:
     def generation(self) -> str:
         return str(self._meta().get("generation", ""))
 
+    def flag(self, name: str):
+        return self._meta().get(name)
+
     def set_flag(self, **values) -> None:
         with self._meta_lock:
             meta = self._meta()

@@ -1,0 +1,157 @@
+"""The chat core: crisis gate, retrieval, streaming generation, output guard. No gradio.
+
+``chat_stream`` is what the Chat tab, the ``chat`` CLI command and the API all call. Order matters:
+1. the crisis gate runs on the user's message first; an urgent message gets the fixed crisis
+   template and the model is never called (nor even loaded);
+2. when ``rag`` is on, relevant knowledge-base passages become numbered, delimited references;
+3. the model streams its reply; the output guard checks every partial reply and the final one,
+   and a violating reply is stopped and replaced by the guard's safe text;
+4. for a "concern" message the gate's check-in is appended after the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from studio.rag.prompt import Source, sources_from, system_with_rules, user_turn
+from studio.settings import Settings
+from studio.util.io import atomic_write_text
+
+DEFAULT_SYSTEM = (
+    "You are a warm, careful AI companion for people in ketamine-assisted therapy. You are an AI "
+    "companion, not a therapist or medical provider. You help with preparation, integration, "
+    "psychoeducation and coping. You never give dosing or medication advice and never diagnose; "
+    "you refer those questions to the person's prescribing clinician or care team."
+)
+MIN_SIMILARITY = 0.25  # below this the best passage is unrelated (e.g. "hello"): answer without references
+MAX_SYSTEM_CHARS = 4000
+
+
+@dataclass
+class ChatUpdate:
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    safety: dict = field(default_factory=dict)
+    status: str = "generating"  # loading | generating | done
+    notice: str = ""  # e.g. the knowledge base was unreachable and the answer has no references
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "sources": [s.to_json() for s in self.sources]}
+
+
+def clean_history(history: Sequence[dict] | None) -> list[dict]:
+    """Chat turns only: drop UI-only bubbles (sources, notices carry a metadata title)."""
+    from studio.models.generate import message_text
+
+    out = []
+    for turn in history or []:
+        if (turn.get("metadata") or {}).get("title"):
+            continue
+        out.append({"role": turn.get("role"), "content": message_text(turn.get("content"))})
+    return out
+
+
+def retrieve_sources(prompt: str, settings: Settings, k: int = 4, doc: str | None = None) -> list[Source]:
+    from studio.rag.kb import knowledge_base
+
+    hits = knowledge_base(settings).query(prompt, k=k, doc=doc)
+    best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
+    if best < MIN_SIMILARITY:
+        return []
+    return sources_from([h for h in hits if h.similarity is None or h.similarity >= MIN_SIMILARITY / 2])
+
+
+def chat_stream(
+    prompt: str,
+    history: Sequence[dict] | None,
+    model_ref: str,
+    settings: Settings,
+    system: str | None = None,
+    rag: bool = True,
+    gen=None,
+    region: str | None = None,
+    k: int = 4,
+) -> Iterator[ChatUpdate]:
+    from studio.models.generate import GenerationError, GenerationSettings, build_messages
+    from studio.safety import check_user_message
+
+    if not prompt or not prompt.strip():
+        raise GenerationError("The message is empty. Type a message first.")
+    gate = check_user_message(prompt, region=region or settings.region, clinic_phone=settings.clinic_phone)
+    safety = {"level": gate.level, "categories": list(gate.categories), "reasons": list(gate.reasons)}
+    if gate.level == "urgent":
+        yield ChatUpdate(gate.response, [], safety, status="done")
+        return
+    sources, notice = [], ""
+    if rag:
+        sources, notice = yield from _retrieve(prompt, settings, k, safety)
+    user, removed = user_turn(prompt, sources)
+    if removed:
+        safety["reference_filtered"] = removed
+    messages = build_messages(user, system_with_rules(system or load_system_prompt(settings), bool(sources)), clean_history(history))
+    text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety, notice)
+    if safety.get("output_violation"):
+        sources = []  # citations under a replaced answer would point at text nobody sees
+    if gate.level == "concern" and gate.response:
+        text = f"{text}\n\n{gate.response}".strip()
+    yield ChatUpdate(text, sources, safety, status="done", notice=notice)
+
+
+def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
+    from studio.rag.embedder import is_loaded
+    from studio.rag.store import StoreError
+
+    if not is_loaded(settings):
+        yield ChatUpdate("", [], safety, status="loading")
+    try:
+        return retrieve_sources(prompt, settings, k), ""
+    except StoreError as exc:
+        return [], f"The knowledge base is unavailable, so this answer has no references ({exc})."
+
+
+def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str):
+    from studio.models.generate import stream_chat
+    from studio.models.loader import model_cache, resolve
+    from studio.safety import check_reply
+
+    if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
+        yield ChatUpdate("", sources, safety, status="loading", notice=notice)
+    text = ""
+    stream = stream_chat(model_ref, messages, gen, settings)
+    try:
+        for text in stream:
+            if check_reply(text).violation:
+                break  # stop generating now; the final check below replaces the reply
+            yield ChatUpdate(text, sources, safety, status="generating", notice=notice)
+    finally:
+        stream.close()
+    verdict = check_reply(text)
+    if verdict.violation:
+        safety["output_violation"] = True
+        safety["output_codes"] = list(verdict.codes)
+        return verdict.safe_text
+    return text.strip()
+
+
+def system_prompt_path(settings: Settings):
+    return settings.data_dir / "chat" / "system_prompt.txt"
+
+
+def load_system_prompt(settings: Settings) -> str:
+    path = system_prompt_path(settings)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return DEFAULT_SYSTEM
+    return text or DEFAULT_SYSTEM
+
+
+def save_system_prompt(settings: Settings, text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("The system prompt is empty. Write one, or use 'Reset' to restore the default.")
+    if len(text) > MAX_SYSTEM_CHARS:
+        raise ValueError(f"The system prompt is {len(text)} characters; keep it under {MAX_SYSTEM_CHARS}.")
+    atomic_write_text(system_prompt_path(settings), text + "\n")
+    return text
