@@ -84,3 +84,19 @@ def table_rows(records: list[dict], width: int = 160) -> list[list[str]]:
         [short(r["prompt"]), r.get("category", ""), short(r["a"]["text"]), flags(r["a"]), short(r["b"]["text"]), flags(r["b"])]
         for r in records
     ]
+
+
+def save_records(records: list[dict], settings: Settings, model_a: str, model_b: str) -> Path:
+    """Store a finished run under ``<data>/compare/`` (atomically) and return the file."""
+    import re
+    from datetime import UTC, datetime
+
+    from studio.util.io import atomic_write_text
+
+    def safe(name: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]", "_", name)[-40:]
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = settings.data_dir / "compare" / f"batch-{stamp}-{safe(model_a)}-vs-{safe(model_b)}.jsonl"
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    return path

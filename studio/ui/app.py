@@ -21,6 +21,8 @@ DISCLOSURE = "AI companion, not a therapist or medical provider."
 # (tab id, title, module, admin only). Order is the order on screen.
 TABS: list[tuple[str, str, str, bool]] = [
     ("chat", "Chat", "studio.ui.tabs.chat", False),
+    ("compare", "Compare", "studio.ui.tabs.compare", True),
+    ("arena", "Arena", "studio.ui.tabs.arena", False),
 ]
 
 CSS = """
