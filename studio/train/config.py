@@ -138,6 +138,10 @@ class TrainConfig:
     # --- validation -------------------------------------------------------------------------------
     def _coerce(self) -> None:
         """YAML reads `2e-4` as a string and the UI sends floats for ints; normalise both."""
+        for f in fields(self):  # nested sections given as plain dicts (e.g. TrainConfig(lora={...}))
+            value = getattr(self, f.name)
+            if isinstance(value, dict) and hasattr(f.default_factory, "__dataclass_fields__"):
+                setattr(self, f.name, _build(f.default_factory, value, prefix=f"{f.name}."))
         for name in ("learning_rate", "eval_fraction", "epochs", "warmup_ratio", "weight_decay"):
             value = getattr(self, name)
             if isinstance(value, str):

@@ -1,9 +1,8 @@
 """Training data: resolve a dataset reference, refuse invalid data with the reason, split, tokenize.
 
 A ``dataset`` is a JSONL path (messages format) or the name of a stored dataset, resolved through
-``studio.data.store.DatasetStore`` when that package is present. Validation uses
-``studio.data.validate.validate_path`` when available, otherwise the minimal checks below, so a
-dataset that would train on nothing (no assistant reply) never starts a run.
+``studio.data.store.DatasetStore`` (latest version). ``studio.data.validate.validate_path`` decides
+what is an error, so the Train tab refuses exactly what the Dataset tab flags.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 
 from studio.settings import Settings
 
-ROLES = ("system", "user", "assistant")
 MAX_REPORTED = 5
 
 
@@ -37,73 +35,33 @@ class DataStats:
 
 
 def resolve_dataset(ref: str, settings: Settings) -> Path:
-    """A file path as is, else a stored dataset's file."""
+    """A file path as is, else the latest version of a stored dataset."""
+    from studio.data.schema import DataError
+    from studio.data.store import DatasetStore
+
     path = Path(ref).expanduser()
     if path.is_file():
         return path
+    if "/" in ref or ref.endswith((".jsonl", ".json")):
+        raise DatasetProblem(f"Dataset file {ref} was not found. Check the path, or use a stored dataset's name.")
+    store = DatasetStore(settings)
     try:
-        from studio.data.store import DatasetStore
-    except ImportError:
-        DatasetStore = None  # noqa: N806 - the dataset store may not be installed yet
-    if DatasetStore is not None:
-        try:
-            stored = Path(DatasetStore(settings).path(ref))
-        except (LookupError, FileNotFoundError, ValueError) as exc:
-            raise DatasetProblem(f"Dataset '{ref}' is not a file and not a stored dataset ({exc}).") from None
-        if stored.is_file():
-            return stored
-    raise DatasetProblem(
-        f"Dataset '{ref}' was not found: give a JSONL file path or the name of a dataset in the Dataset tab."
-    )
+        return store.path(ref)
+    except DataError as exc:
+        names = ", ".join(info.name for info in store.list()) or "none yet"
+        raise DatasetProblem(f"{exc} Stored datasets: {names}. Give a stored name or a JSONL file path.") from None
 
 
 def validation_errors(path: Path) -> list[str]:
-    """Human-readable errors that make the dataset untrainable (empty = fine)."""
+    """The validator's errors (each names its line) that make the dataset untrainable; empty = fine."""
+    from studio.data.schema import DataError
+    from studio.data.validate import validate_path
+
     try:
-        from studio.data.validate import validate_path
-    except ImportError:
-        return _basic_errors(path)
-    return _errors_from_report(validate_path(path))
-
-
-def _errors_from_report(report: Any) -> list[str]:
-    """Accept the validator's report whether it is an object with ``errors`` or a plain list."""
-    errors = getattr(report, "errors", report if isinstance(report, list) else [])
-    if isinstance(report, dict):
-        errors = report.get("errors", [])
-    return [str(getattr(e, "message", e)) if not isinstance(e, str) else e for e in errors or []]
-
-
-def _basic_errors(path: Path) -> list[str]:
-    errors: list[str] = []
-    convs = 0
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"line {lineno}: not valid JSON ({exc.msg}).")
-            continue
-        problem = _conversation_problem(row)
-        if problem:
-            errors.append(f"line {lineno}: {problem}")
-        convs += 1
-    if not convs and not errors:
-        errors.append("the file holds no conversations.")
-    return errors
-
-
-def _conversation_problem(row: Any) -> str | None:
-    messages = row.get("messages") if isinstance(row, dict) else None
-    if not isinstance(messages, list) or not messages:
-        return "expected an object with a non-empty 'messages' list."
-    for m in messages:
-        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-            return "every message needs a role (system, user or assistant) and text content."
-    if not any(m["role"] == "assistant" and m["content"].strip() for m in messages):
-        return "no assistant reply to learn from."
-    return None
+        report = validate_path(path, lint=False)
+    except DataError as exc:  # unreadable: missing, binary, not UTF-8, too big, empty
+        return [str(exc)]
+    return [issue.message for issue in report.errors]
 
 
 def load_conversations(ref: str, settings: Settings) -> tuple[Path, list[list[dict]]]:
@@ -116,6 +74,14 @@ def load_conversations(ref: str, settings: Settings) -> tuple[Path, list[list[di
         raise DatasetProblem(f"Dataset '{ref}' has {len(errors)} error(s), fix them first: {shown}{more}.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return path, [[{"role": m["role"], "content": m["content"]} for m in row["messages"]] for row in rows]
+
+
+def preflight(ref: str, settings: Settings, eval_ref: str | None = None) -> tuple[Path, int]:
+    """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows)."""
+    path, convs = load_conversations(ref, settings)
+    if eval_ref:
+        load_conversations(eval_ref, settings)
+    return path, len(convs)
 
 
 def split(convs: list[list[dict]], fraction: float, seed: int) -> tuple[list[list[dict]], list[list[dict]]]:

@@ -63,7 +63,14 @@ class TrainingManager:
 
     # --- actions ---
     def start(self, config: TrainConfig, background: bool = True) -> Run:
-        """Create a run for ``config`` and train it (in a thread, or here until it ends)."""
+        """Create a run for ``config`` and train it (in a thread, or here until it ends).
+
+        Raises DatasetProblem (before any run exists) when the dataset is missing or invalid, and
+        TrainingBusy when another run is active.
+        """
+        from studio.train.data import preflight
+
+        preflight(config.dataset, self.settings, config.eval_dataset)
         with self._claim():
             run = create_run(self.settings, config)
         return self._launch(run, config, background)
@@ -97,6 +104,10 @@ class TrainingManager:
         if self._run is not None and self._run.run_id == run_id:
             self._stop.set()
         return run
+
+    def stop_current(self) -> None:
+        """Cooperative stop of the job this process runs (e.g. on Ctrl-C), without touching files."""
+        self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the background job of this process; True when none is running any more."""

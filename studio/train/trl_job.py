@@ -122,7 +122,8 @@ def run_trl(run: Run, config: TrainConfig, settings: Settings, stop_event: threa
         state = _train(run, config, settings, stop_event, resume_from, float(previous.get("train_runtime_s") or 0))
     except BaseException as exc:  # noqa: BLE001 - every failure must end in a final state
         message = explain_failure(exc, settings)
-        run.log("Failed: " + message + "\n" + traceback.format_exc())
+        run.log(traceback.format_exc())
+        run.log("Failed: " + message)
         run.write_status(state="failed", finished_at=utc_now(), error=message,
                          error_tail=_tail(traceback.format_exc()))
         state = "failed"
@@ -189,7 +190,11 @@ def _load_model(base_dir: str, chosen: dict, settings: Settings):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir, token=settings.hf_token)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_dir, token=settings.hf_token)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"Base model '{base_dir}' could not be loaded ({str(exc).splitlines()[0][:300]}). Use "
+                         "'embedded', a local model folder, or a hub id this machine can download.") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     kwargs: dict[str, Any] = {"token": settings.hf_token}

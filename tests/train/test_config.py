@@ -1,0 +1,83 @@
+"""TrainConfig: YAML round-trip, strict keys, actionable validation messages, no secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.train.config import ConfigError, TrainConfig
+
+
+def test_yaml_round_trip_keeps_every_field(tmp_path):
+    cfg = TrainConfig(dataset="d.jsonl", max_steps=7, batch_size=3, lora={"r": 4, "alpha": 8, "dropout": 0.1,
+                                                                          "target_modules": ["q_proj"]},
+                      hub={"push": True, "repo_id": "me/companion", "private": True})
+    path = tmp_path / "c.yaml"
+    cfg.save(path)
+    again = TrainConfig.load(path)
+    assert again == cfg
+    assert again.lora.target_modules == ["q_proj"] and again.hub.repo_id == "me/companion"
+
+
+def test_scientific_notation_strings_are_numbers():
+    cfg = TrainConfig.from_yaml("dataset: x.jsonl\nlearning_rate: 2e-4\n")
+    assert cfg.learning_rate == pytest.approx(2e-4)
+
+
+def test_unknown_key_is_an_error_with_a_suggestion():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.from_yaml("dataset: x\nlerning_rate: 0.001\nlora: {rank: 4}\n")
+    text = str(err.value)
+    assert "Unknown key 'lerning_rate'" in text and "learning_rate" in text
+
+
+def test_nested_unknown_key_names_its_section():
+    with pytest.raises(ConfigError, match=r"lora\.rank"):
+        TrainConfig.from_yaml("dataset: x\nlora: {rank: 4}\n")
+
+
+def test_secret_keys_are_refused_and_never_echoed():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.from_yaml("dataset: x\nhub: {token: hf_abcdefghijklmnop}\n")
+    assert "never stored" in str(err.value) and "hf_abcdefghijklmnop" not in str(err.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.from_dict({"dataset": "", "preset": "tpu", "learning_rate": 5, "lora": {"r": 0},
+                               "batch_size": 0, "hub": {"push": True}})
+    problems = err.value.problems
+    assert len(problems) == 6
+    assert any("dataset is required" in p for p in problems)
+    assert any("preset must be one of auto, cpu, gpu, gpu-qlora" in p for p in problems)
+    assert any("learning_rate" in p and "1e-4 to 3e-4" in p for p in problems)
+    assert any("hub.repo_id is required" in p for p in problems)
+
+
+def test_quantization_on_cpu_and_eval_conflict_are_explained():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(dataset="x", preset="cpu", quantization="4bit", eval_dataset="e", eval_fraction=0.1)
+    text = str(err.value)
+    assert "needs a GPU" in text and "either eval_dataset or eval_fraction" in text
+
+
+def test_not_a_mapping_and_bad_yaml():
+    with pytest.raises(ConfigError, match="mapping"):
+        TrainConfig.from_yaml("- a\n- b\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        TrainConfig.from_yaml("dataset: [unclosed\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        TrainConfig.load("/nonexistent/config.yaml")
+
+
+def test_to_yaml_redacts_secret_looking_values(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secretsecretsecret")
+    cfg = TrainConfig(dataset="/data/hf_secretsecretsecret/x.jsonl")
+    assert "hf_secretsecretsecret" not in cfg.to_yaml()
+    assert "hf_secretsecretsecret" in cfg.to_yaml(redact_secrets=False)
+
+
+def test_replace_revalidates():
+    cfg = TrainConfig(dataset="x")
+    assert cfg.replace(max_steps=5).max_steps == 5
+    with pytest.raises(ConfigError):
+        cfg.replace(max_steps=-1)
