@@ -78,7 +78,7 @@ def chat_stream(
 
     if not prompt or not prompt.strip():
         raise GenerationError("The message is empty. Type a message first.")
-    gate = check_user_message(prompt, region=region or settings.region, clinic_phone=settings.clinic_phone)
+    gate = _crisis_gate(check_user_message, prompt, region or settings.region, settings)
     safety = {"level": gate.level, "categories": list(gate.categories), "reasons": list(gate.reasons)}
     if gate.level == "urgent":
         yield ChatUpdate(gate.response, [], safety, status="done")
@@ -98,13 +98,24 @@ def chat_stream(
     yield ChatUpdate(text, sources, safety, status="done", notice=notice)
 
 
+def _crisis_gate(check, prompt: str, region: str, settings: Settings):
+    import inspect
+
+    kwargs = {"region": region, "clinic_phone": settings.clinic_phone}
+    if "settings" in inspect.signature(check).parameters:
+        kwargs["settings"] = settings  # the admin-edited crisis template, where the safety layer supports it
+    return check(prompt, **kwargs)
+
+
 def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
     from studio.rag.embedder import is_loaded
+    from studio.rag.seed import ensure_seeded
     from studio.rag.store import StoreError
 
     if not is_loaded(settings):
         yield ChatUpdate("", [], safety, status="loading")
     try:
+        ensure_seeded(settings)  # first use of an empty knowledge base: add the seed documents
         return retrieve_sources(prompt, settings, k), ""
     except StoreError as exc:
         return [], f"The knowledge base is unavailable, so this answer has no references ({exc})."

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "examples" / "knowledge"
 _lock = threading.Lock()
+_checked: set[tuple] = set()  # stores already seeded or found non-empty in this process: skip the round trips
 
 
 def seed_files(folder: Path = SEED_DIR) -> list[Path]:
@@ -28,9 +29,13 @@ def ensure_seeded(settings: Settings, folder: Path = SEED_DIR) -> list[str]:
     """Add the seed documents if the knowledge base is empty and was never seeded; the names added."""
     from studio.rag.kb import knowledge_base
 
+    key = (str(settings.kb_dir), settings.chroma_host, settings.chroma_port, settings.embedder, str(folder))
+    if key in _checked:
+        return []
     with _lock:
         kb = knowledge_base(settings)
         if kb.store.count() > 0 or kb.store.flag("seeded"):
+            _checked.add(key)
             return []
         files = seed_files(folder)
         if not files:
@@ -38,5 +43,6 @@ def ensure_seeded(settings: Settings, folder: Path = SEED_DIR) -> list[str]:
             return []
         report = kb.add_files(files)
         kb.store.set_flag(seeded=True)
+        _checked.add(key)
         log.info("Seeded the knowledge base with %d documents", len(report.added))
         return report.added

@@ -24,6 +24,7 @@ TABS: list[tuple[str, str, str, bool]] = [
     ("train", "Train", "studio.ui.tabs.train", True),
     ("compare", "Compare", "studio.ui.tabs.compare", True),
     ("arena", "Arena", "studio.ui.tabs.arena", False),
+    ("knowledge", "Knowledge", "studio.ui.tabs.knowledge", True),
 ]
 
 CSS = """

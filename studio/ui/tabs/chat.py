@@ -1,4 +1,10 @@
-"""Chat tab: streaming replies from the base model or a tuned run."""
+"""Chat tab: streaming replies from the base model or a tuned run, with cited knowledge-base passages.
+
+Thin by design: widget values go to ``studio.rag.chat.chat_stream`` (crisis gate, retrieval,
+generation, output guard) and its updates are formatted into Chatbot messages. UI-only bubbles (the
+disclosure notice, the sources list) carry a metadata title, so they render as collapsible panels
+and ``clean_history`` keeps them out of what the model sees.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,80 @@ import gradio as gr
 
 from studio.ui.context import AppContext
 
-DEFAULT_SYSTEM = (
-    "You are a warm, careful AI companion for people in ketamine-assisted therapy. You are an AI "
-    "companion, not a therapist or medical provider. You help with preparation, integration, "
-    "psychoeducation and coping. You never give dosing or medication advice and never diagnose; "
-    "you refer those questions to the person's prescribing clinician or care team."
-)
 LOADING = "⏳ loading model… (first use only)"
+DISCLOSURE_TITLE = "ℹ️ AI companion, not a therapist or medical provider"
+DISCLOSURE_BODY = (
+    "I can help you prepare for sessions, reflect afterwards and find information from your clinic's documents. "
+    "I can't diagnose, prescribe or change your treatment: medication questions go to your prescriber. "
+    "In an emergency call 911 (US) or your local emergency number; in the US you can call or text 988."
+)
+
+
+def disclosure_body(region: str, clinic_phone: str) -> str:
+    try:  # the safety package owns the wording and the region's verified crisis lines
+        from studio.safety import first_message_notice
+
+        return first_message_notice(region, clinic_phone)
+    except ImportError:
+        return DISCLOSURE_BODY
+
+
+def region_choices() -> list[tuple[str, str]]:
+    try:  # the safety package owns the list of regions with verified crisis lines
+        from studio.safety.resources import REGIONS
+
+        return [(f"{region.name} ({code})", code) for code, region in REGIONS.items()]
+    except (ImportError, AttributeError):
+        return [("United States (US)", "US")]
+
+
+def model_choices(settings) -> list[str]:
+    """'base' plus every run that finished training (newest first when the runs module says so)."""
+    runs: list[str] = []
+    try:
+        from studio.train.runs import list_runs
+
+        for run in list_runs(settings):
+            state = _field(run, "state") or _field(_field(run, "status") or {}, "state")
+            run_id = _field(run, "run_id") or _field(run, "id")
+            if state == "succeeded" and run_id:
+                runs.append(str(run_id))
+    except ImportError:
+        runs = _scan_runs(settings)
+    return ["base"] + [r for r in runs if r != "base"]
+
+
+def _field(obj, name: str):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _scan_runs(settings) -> list[str]:
+    from studio.util.io import read_json
+
+    if not settings.runs_dir.is_dir():
+        return []
+    return sorted(
+        d.name for d in settings.runs_dir.iterdir()
+        if (read_json(d / "status.json", {}) or {}).get("state") == "succeeded" and (d / "adapter").is_dir()
+    )
+
+
+def sources_message(sources) -> dict:
+    """One collapsible bubble: numbered citations in the title, the snippets inside."""
+    from studio.rag.prompt import citations_line
+
+    body = []
+    for source in sources:
+        heading = f" — {source.heading}" if source.heading else ""
+        snippet = source.text if len(source.text) <= 700 else source.text[:700].rsplit(" ", 1)[0] + " …"
+        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in snippet.splitlines())
+        body.append(f"**{source.label()}**{heading}\n\n{quoted}")
+    return {"role": "assistant", "content": "\n\n".join(body), "metadata": {"title": f"📚 Sources: {citations_line(sources)}"}}
 
 
 def build(ctx: AppContext) -> None:
+    from studio.rag.chat import DEFAULT_SYSTEM, load_system_prompt
+
     settings = ctx.settings
     with gr.Row():
         with gr.Column(scale=3):
@@ -25,37 +95,91 @@ def build(ctx: AppContext) -> None:
                 send = gr.Button("Send", elem_id="chat-send", variant="primary", scale=1)
             clear = gr.Button("Clear", elem_id="chat-clear", size="sm")
         with gr.Column(scale=1):
-            model = gr.Dropdown(["base"], value="base", label="Model", elem_id="chat-model", allow_custom_value=True)
-            system = gr.Textbox(DEFAULT_SYSTEM, label="System prompt", lines=6, elem_id="chat-system")
+            with gr.Row():
+                model = gr.Dropdown(model_choices(settings), value="base", label="Model", elem_id="chat-model", allow_custom_value=True, scale=4)
+                refresh = gr.Button("↻", elem_id="chat-model-refresh", size="sm", scale=1, min_width=40)
+            use_kb = gr.Checkbox(True, label="Use knowledge base (cite clinic documents)", elem_id="chat-rag")
+            region = gr.Dropdown(region_choices(), value=settings.region, label="Crisis resources for", elem_id="chat-region", allow_custom_value=True)
+            system = gr.Textbox(load_system_prompt(settings), label="System prompt (admins can edit)", lines=6, elem_id="chat-system")
+            with gr.Row(visible=False) as system_actions:
+                save_system = gr.Button("Save system prompt", size="sm", elem_id="chat-system-save")
+                reset_system = gr.Button("Reset to default", size="sm", elem_id="chat-system-reset")
             with gr.Accordion("Generation settings", open=False):
                 temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label="Temperature (0 = greedy)")
                 top_p = gr.Slider(0.1, 1, value=0.9, step=0.05, label="Top-p")
                 max_new = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
                 seed = gr.Number(0, label="Seed", precision=0)
 
-    def respond(message, history, model_ref, system_prompt, temp, top, max_tokens, seed_value):
-        from studio.models.generate import GenerationError, GenerationSettings, build_messages, stream_chat
-        from studio.models.loader import ModelLoadError, model_cache, resolve
+    def respond(message, history, model_ref, rag, region_code, system_prompt, temp, top, max_tokens, seed_value, request: gr.Request):
+        from studio.models.generate import GenerationError, GenerationSettings
+        from studio.models.loader import ModelLoadError
+        from studio.rag.chat import chat_stream
+        from studio.rag.embedder import EmbedderError
+        from studio.rag.store import StoreError
 
+        # Only an admin's edits to the system prompt take effect; everyone else gets the saved one.
+        custom = system_prompt if ctx.caller(request).is_admin else None
         history = list(history or [])
         try:
-            messages = build_messages(message, system_prompt, history)
             gen = GenerationSettings(max_new_tokens=int(max_tokens), temperature=float(temp), top_p=float(top), seed=int(seed_value or 0))
-            ref = resolve(model_ref or "base", settings)
-        except (GenerationError, ModelLoadError) as exc:
-            raise gr.Error(str(exc)) from None
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        if not model_cache(settings).is_loaded(ref.base):
-            history[-1]["content"] = LOADING
-            yield history, ""
-        try:
-            for text in stream_chat(model_ref or "base", messages, gen, settings):
-                history[-1]["content"] = text
+            updates = chat_stream(message, history, model_ref or "base", settings, system=custom, rag=bool(rag), gen=gen, region=region_code or None)
+            if not any(turn.get("role") == "user" for turn in history):
+                notice = disclosure_body(region_code or settings.region, settings.clinic_phone)
+                history.append({"role": "assistant", "content": notice, "metadata": {"title": DISCLOSURE_TITLE}})
+            history += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+            for update in updates:
+                history[-1]["content"] = LOADING if update.status == "loading" else update.text
+                if update.status == "done":
+                    if update.notice:
+                        gr.Warning(update.notice)
+                    if update.sources:
+                        history.append(sources_message(update.sources))
                 yield history, ""
-        except (GenerationError, ModelLoadError) as exc:
+        except (GenerationError, ModelLoadError, EmbedderError, StoreError) as exc:
             raise gr.Error(str(exc)) from None
-        yield history, ""
 
-    inputs = [prompt, chatbot, model, system, temperature, top_p, max_new, seed]
+    def save(text, request: gr.Request):
+        from studio.rag.chat import save_system_prompt
+
+        ctx.require_admin(request)
+        try:
+            saved = save_system_prompt(settings, text)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        gr.Info("System prompt saved; it applies to every chat from now on.")
+        return saved
+
+    def reset(request: gr.Request):
+        from studio.rag.chat import save_system_prompt
+
+        ctx.require_admin(request)
+        return save_system_prompt(settings, DEFAULT_SYSTEM)
+
+    def on_open(request: gr.Request):
+        """Per visitor: fresh model list, saved system prompt, editing only for admins."""
+        is_admin = ctx.caller(request).is_admin
+        return (
+            gr.Dropdown(choices=model_choices(settings)),
+            gr.Textbox(value=load_system_prompt(settings), interactive=is_admin),
+            gr.Row(visible=is_admin),
+        )
+
+    inputs = [prompt, chatbot, model, use_kb, region, system, temperature, top_p, max_new, seed]
     gr.on([prompt.submit, send.click], respond, inputs, [chatbot, prompt], api_name="chat", concurrency_id="model")
     clear.click(lambda: ([], ""), None, [chatbot, prompt], queue=False, api_visibility="private")
+    save_system.click(save, [system], [system], api_name="chat_system_save", api_visibility="private")
+    reset_system.click(reset, None, [system], api_name="chat_system_reset", api_visibility="private")
+    opened = [model, system, system_actions]
+    refresh.click(on_open, None, opened, queue=False, api_visibility="private")
+
+    def wire_tab_events() -> None:
+        from gradio.context import Context
+
+        for tab in getattr(ctx.tabs, "children", []):
+            if getattr(tab, "id", None) == "chat":
+                tab.select(on_open, None, opened, queue=False, api_visibility="private")
+        # Chat is the first tab on screen, so also fill it for each visitor when the page loads.
+        if Context.root_block is not None:
+            Context.root_block.load(on_open, None, opened, queue=False, api_visibility="private")
+
+    ctx.after_build(wire_tab_events)
