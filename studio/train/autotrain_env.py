@@ -36,15 +36,17 @@ STAMP = ".studio-complete.json"
 LOCK_TIMEOUT_S = 45 * 60
 
 # Imported by the health check; prints the versions it found, one JSON line.
-_CHECK = (
-    "import importlib.util, json, sys\n"
-    "import autotrain, transformers, trl, peft, torch, accelerate\n"
-    "bad = [m for m in %r if importlib.util.find_spec(m) is not None]\n"
+_CHECK = "\n".join([
+    "import importlib.util, json",
+    "import autotrain, transformers, trl, peft, torch, accelerate",
+    f"bad = [m for m in {REMOVE_AFTER_INSTALL!r} if importlib.util.find_spec(m) is not None]",
     "print(json.dumps({'autotrain': autotrain.__version__, 'transformers': transformers.__version__,"
-    " 'trl': trl.__version__, 'peft': peft.__version__, 'torch': torch.__version__, 'present': bad}))\n"
-) % (REMOVE_AFTER_INSTALL,)
+    " 'trl': trl.__version__, 'peft': peft.__version__, 'torch': torch.__version__, 'present': bad}))",
+])
 
 Progress = Callable[[str], None]
+# venv path -> stamp mtime that passed the import check in this process (the check costs ~5 s).
+_checked: dict[str, float] = {}
 
 
 class AutoTrainEnvError(RuntimeError):
@@ -130,7 +132,7 @@ def ensure_environment(settings: Settings, progress: Progress | None = None, for
     """
     say = progress or (lambda _msg: None)
     venv = venv_dir(settings)
-    if not force and read_stamp(venv) is not None and check_health(venv)[0]:
+    if not force and _known_healthy(venv):
         return venv
     from filelock import FileLock, Timeout
 
@@ -144,15 +146,28 @@ def ensure_environment(settings: Settings, progress: Progress | None = None, for
         raise AutoTrainEnvError(f"Timed out waiting for the AutoTrain environment lock {_lock_path(settings)}.") from None
     try:
         if read_stamp(venv) is not None and not force:
-            ok, detail = check_health(venv)
-            if ok:
+            if _known_healthy(venv):
                 say("AutoTrain environment is ready (built by another process).")
                 return venv
-            say(f"AutoTrain environment at {venv} is broken ({detail}); rebuilding it.")
+            say(f"AutoTrain environment at {venv} does not import; rebuilding it.")
+        _checked.pop(str(venv), None)
         _build(venv, say)
     finally:
         lock.release()
     return venv
+
+
+def _known_healthy(venv: Path) -> bool:
+    """Stamp present and import check passed (once per process and stamp)."""
+    if read_stamp(venv) is None:
+        return False
+    mtime = (venv / STAMP).stat().st_mtime
+    if _checked.get(str(venv)) == mtime:
+        return True
+    if check_health(venv)[0]:
+        _checked[str(venv)] = mtime
+        return True
+    return False
 
 
 def _lock_is_held(settings: Settings) -> bool:
@@ -189,11 +204,12 @@ def _build(venv: Path, say: Progress) -> None:
         raise AutoTrainEnvError(f"The AutoTrain environment was installed but does not work: {detail}")
     seconds = round(time.monotonic() - started, 1)
     size_mb = round(_dir_size(venv) / 2**20)
-    stamp = {"recipe": RECIPE, "versions": detail, "built_at": time.time(), "build_seconds": seconds, "size_mb": size_mb}
+    versions = {k: v for k, v in detail.items() if k != "present"}
+    stamp = {"recipe": RECIPE, "versions": versions, "built_at": time.time(), "build_seconds": seconds, "size_mb": size_mb}
     from studio.util.io import atomic_write_json
 
     atomic_write_json(venv / STAMP, stamp)  # last: only a complete build carries the stamp
-    say(f"AutoTrain environment ready in {seconds:.0f} s ({size_mb} MB): {detail}")
+    say(f"AutoTrain environment ready in {seconds:.0f} s ({size_mb} MB): {versions}")
 
 
 def _run(cmd: list[str], say: Progress, what: str, stream: bool = False) -> None:
