@@ -50,7 +50,8 @@ def conversation_text(conv: dict) -> str:
 
 def normalized_key(conv: dict) -> str:
     """A digest of the normalized text: case, accents, punctuation and spacing do not count."""
-    text = unicodedata.normalize("NFKD", conversation_text(conv)).casefold()
+    text = conversation_text(conv)
+    text = text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).casefold()
     text = " ".join(_NON_WORD.sub(" ", text).split())
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 

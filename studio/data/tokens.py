@@ -6,6 +6,8 @@ Token counts use the exact text the chat template renders, tokenized in one batc
 
 from __future__ import annotations
 
+import contextlib
+import re
 import threading
 
 from studio.data.schema import is_renderable
@@ -34,33 +36,73 @@ def render(tokenizer, messages: list[dict], add_generation_prompt: bool = False)
 
 def render_many(tokenizer, conversations: list[dict]) -> list[str | None]:
     """Rendered text per conversation; None where it is not renderable or the template refuses it."""
-    texts: list[str | None] = []
-    for conv in conversations:
-        if not is_renderable(conv):
-            texts.append(None)
-            continue
-        try:
-            texts.append(render(tokenizer, conv["messages"]))
-        except Exception:  # a template may raise on role orders it does not accept
-            texts.append(None)
+    ok = [i for i, conv in enumerate(conversations) if is_renderable(conv)]
+    texts: list[str | None] = [None] * len(conversations)
+    try:  # one batched call is much cheaper than one call per conversation
+        rendered = tokenizer.apply_chat_template([conversations[i]["messages"] for i in ok], tokenize=False) if ok else []
+        for i, text in zip(ok, rendered, strict=True):
+            texts[i] = text
+    except Exception:  # a template may raise on role orders it does not accept: find out which one by one
+        for i in ok:
+            try:
+                texts[i] = render(tokenizer, conversations[i]["messages"])
+            except Exception:
+                texts[i] = None
     return texts
 
 
 def count_tokens(tokenizer, texts: list[str | None]) -> list[int | None]:
-    """Token count of each rendered text (None stays None), batch-encoded without offsets."""
-    todo = [(i, t) for i, t in enumerate(texts) if t is not None]
+    """Token count of each rendered text (None stays None).
+
+    Added tokens (``<|im_start|>`` ...) are split out by the tokenizer before anything else, so
+    the count of a text is the sum over the pieces between them plus one per added token. Pieces
+    repeat a lot (the same system prompt on every row), so each distinct piece is encoded once, in
+    one batch. This is checked against whole-text encoding on a sample and not used if they differ.
+    """
     counts: list[int | None] = [None] * len(texts)
+    todo = [(i, t) for i, t in enumerate(texts) if t is not None]
     if not todo:
         return counts
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    batch = [t for _, t in todo]
-    if backend is not None and hasattr(backend, "encode_batch_fast"):
-        lengths = [len(e.ids) for e in backend.encode_batch_fast(batch, add_special_tokens=False)]
-    else:  # slow tokenizers: still one batched call
-        lengths = [len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]]
+    splitter = _splitter(tokenizer, [t for _, t in todo[:8]])
+    if splitter is None:
+        lengths = _encode_lengths(tokenizer, [t for _, t in todo])
+    else:
+        lengths = _piece_lengths(tokenizer, splitter, [t for _, t in todo])
     for (i, _), n in zip(todo, lengths, strict=True):
         counts[i] = n
     return counts
+
+
+def _encode_lengths(tokenizer, batch: list[str]) -> list[int]:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None and hasattr(backend, "encode_batch_fast"):
+        return [len(e.ids) for e in backend.encode_batch_fast(batch, add_special_tokens=False)]
+    return [len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]]  # slow tokenizers
+
+
+def _piece_lengths(tokenizer, splitter: re.Pattern, batch: list[str]) -> list[int]:
+    split = [splitter.split(t) for t in batch]  # [plain, added, plain, added, ..., plain]
+    distinct = list({p for parts in split for p in parts[::2] if p})
+    known = dict(zip(distinct, _encode_lengths(tokenizer, distinct), strict=True))
+    return [sum(known[p] for p in parts[::2] if p) + len(parts) // 2 for parts in split]
+
+
+def _splitter(tokenizer, sample: list[str]) -> re.Pattern | None:
+    """A regex of the added tokens when piece counting is exact for this tokenizer, else None."""
+    cached = getattr(tokenizer, "_studio_piece_splitter", False)
+    if cached is not False:
+        return cached
+    splitter = None
+    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    simple = added and all(not (t.lstrip or t.rstrip or t.single_word or t.normalized) for t in added.values())
+    if simple and getattr(tokenizer, "is_fast", False):
+        tokens = sorted((t.content for t in added.values()), key=len, reverse=True)
+        candidate = re.compile("(" + "|".join(re.escape(t) for t in tokens) + ")")
+        if _piece_lengths(tokenizer, candidate, sample) == _encode_lengths(tokenizer, sample):
+            splitter = candidate
+    with contextlib.suppress(AttributeError):
+        tokenizer._studio_piece_splitter = splitter
+    return splitter
 
 
 def conversation_tokens(tokenizer, conversations: list[dict]) -> list[int | None]:
