@@ -31,9 +31,21 @@ def make_conversation(messages: list[dict], tags: list[str] | None = None, **ext
     return conv
 
 
+# Characters that str.splitlines() treats as line breaks but JSON leaves raw: escaped, so any reader
+# (even one that splits with splitlines) sees exactly one conversation per line.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
 def to_jsonl(conversations: list[dict]) -> str:
-    """One compact JSON object per line; ``\\n`` only, so U+2028 inside text stays on its line."""
-    return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conversations)
+    """One compact JSON object per line, UTF-8 kept readable; unusual line breaks escaped."""
+    out = []
+    for c in conversations:
+        line = json.dumps(c, ensure_ascii=False)
+        if not line.isascii():
+            for raw, escaped in _LINE_BREAKS.items():
+                line = line.replace(raw, escaped)
+        out.append(line + "\n")
+    return "".join(out)
 
 
 def conversation_text(conv: dict) -> str:

@@ -21,6 +21,7 @@ DISCLOSURE = "AI companion, not a therapist or medical provider."
 # (tab id, title, module, admin only). Order is the order on screen.
 TABS: list[tuple[str, str, str, bool]] = [
     ("chat", "Chat", "studio.ui.tabs.chat", False),
+    ("dataset", "Dataset", "studio.ui.tabs.dataset", True),
     ("train", "Train", "studio.ui.tabs.train", True),
     ("compare", "Compare", "studio.ui.tabs.compare", True),
     ("arena", "Arena", "studio.ui.tabs.arena", False),
