@@ -86,7 +86,8 @@ def store(settings: Settings) -> VoteStore:
 
 
 def utc_ts() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # Milliseconds: two otherwise identical votes (same prompt, answers, rater) stay distinct on import.
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def clean_rater(name: str | None) -> str:

@@ -55,10 +55,10 @@ class RowStreamer:
             self.sink.put(("text", self.offset + row, self.text(row, partial=True)))
 
     def end(self) -> None:
+        # The worker thread reports the end to the sink itself (also when generate() raises).
         for row in range(len(self.tokens)):
             if not self.done[row]:
                 self._finish(row)
-        self.sink.put(("end", self.offset, None))
 
     def _finish(self, row: int) -> None:
         self.done[row] = True

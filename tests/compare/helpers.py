@@ -44,7 +44,7 @@ def make_run(settings: Settings, run_id: str = "run-test-lora", steps: int = 4, 
         optimizer.step()
         optimizer.zero_grad()
     lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
-    assert any(float(p.abs().sum()) > 0 for p in lora_b), "LoRA B stayed zero: nothing was trained"
+    assert any(float(p.detach().abs().sum()) > 0 for p in lora_b), "LoRA B stayed zero: nothing was trained"
     run_dir = settings.runs_dir / run_id
     model.save_pretrained(run_dir / "adapter")
     tokenizer.save_pretrained(run_dir / "adapter")
