@@ -10,7 +10,6 @@ import pytest
 from studio.cli import main
 from studio.compare.stats import bradley_terry, compute_stats
 
-
 _count = iter(range(10**6))
 
 
