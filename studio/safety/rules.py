@@ -1,0 +1,118 @@
+"""A small rule engine: regexes with negation, suppressing contexts and downgrading contexts.
+
+Both the crisis gate and the output guard are tables of ``Rule`` objects run by ``match``. Each
+hit keeps the rule and the words it matched, so callers can say exactly why they fired; each
+silenced match is kept too (``Suppressed``) so "why did this not fire" has an answer as well.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from studio.safety.text import Span, clip, negated
+
+
+@dataclass(frozen=True)
+class Context:
+    """A sentence-level pattern that changes how a rule counts (e.g. "used to", "in the session").
+
+    ``unless`` is checked on the whole message: when it matches, the context does not apply
+    ("I used to cut myself ... and last night I did it again").
+    """
+
+    name: str
+    pattern: re.Pattern
+    unless: re.Pattern | None = None
+
+    def applies(self, sentence: str, message: str) -> re.Match | None:
+        found = self.pattern.search(sentence)
+        if found and self.unless is not None and self.unless.search(message):
+            return None
+        return found
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    level: str
+    pattern: re.Pattern
+    label: str
+    negatable: bool = True
+    suppress: tuple[str, ...] = ()
+    downgrade: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: Rule
+    span: Span
+    level: str
+    note: str = ""
+
+    def reason(self) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return f"rule {self.rule.id} [{self.rule.category}]: {self.rule.label}: '{clip(self.span.words, 60)}'{note}"
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    rule: Rule
+    span: Span
+    why: str
+
+    def reason(self) -> str:
+        return f"rule {self.rule.id} matched '{clip(self.span.words, 60)}' but {self.why}"
+
+
+def rule(id: str, category: str, level: str, pattern: str, label: str, **options) -> Rule:
+    """Compile one rule; patterns run on normalized (lowercased) text."""
+    return Rule(id, category, level, re.compile(pattern), label, **options)
+
+
+def context(name: str, pattern: str, unless: str | None = None) -> Context:
+    return Context(name, re.compile(pattern), re.compile(unless) if unless else None)
+
+
+def match(
+    rules: tuple[Rule, ...], sentences: list[str], contexts: dict[str, Context], message: str
+) -> tuple[list[Hit], list[Suppressed]]:
+    """Run every rule on every sentence; first match per rule and sentence is enough."""
+    hits: list[Hit] = []
+    silenced: list[Suppressed] = []
+    for sentence in sentences:
+        for r in rules:
+            found = r.pattern.search(sentence)
+            if not found:
+                continue
+            span = Span(sentence, found.start(), found.end())
+            if r.negatable and _negated(sentence, found):
+                silenced.append(Suppressed(r, span, "it is negated"))
+                continue
+            why = _context_hit(r.suppress, sentence, contexts, message)
+            if why:
+                silenced.append(Suppressed(r, span, f"the sentence reads as {why}"))
+                continue
+            lower = _context_hit(r.downgrade, sentence, contexts, message)
+            if lower and r.level == "urgent":
+                hits.append(Hit(r, span, "concern", f"lowered to concern: {lower}"))
+            else:
+                hits.append(Hit(r, span, r.level))
+    return hits, silenced
+
+
+def _negated(sentence: str, found: re.Match) -> bool:
+    """Negation before the match, or before its ``act`` group ("voices ... you don't have to obey them")."""
+    if negated(sentence, found.start()):
+        return True
+    act = found.groupdict().get("act")
+    return act is not None and negated(sentence, found.start("act"))
+
+
+def _context_hit(names: tuple[str, ...], sentence: str, contexts: dict[str, Context], message: str) -> str:
+    for name in names:
+        found = contexts[name].applies(sentence, message)
+        if found:
+            return f"{name.replace('_', ' ')} ('{clip(found.group(0), 40)}')"
+    return ""
