@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "studio.models.cli",
     "studio.data.cli",
     "studio.train.cli",
+    "studio.train.autotrain_cli",
     "studio.compare.cli",
     "studio.rag.cli",
 ]

@@ -217,11 +217,16 @@ def _run(cmd: list[str], say: Progress, what: str, stream: bool = False) -> None
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
     tail: list[str] = []
     assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip()
-        tail = (tail + [line])[-15:]
-        if stream and line.startswith(("Collecting ", "Installing collected", "Successfully installed")):
-            say(line[:200])
+    try:
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = (tail + [line])[-15:]
+            if stream and line.startswith(("Collecting ", "Installing collected", "Successfully installed")):
+                say(line[:200])
+    except BaseException:  # the caller gave up (stop requested, Ctrl-C): leave no pip running; no stamp is written
+        proc.kill()
+        proc.wait()
+        raise
     if proc.wait() != 0:
         raise AutoTrainEnvError(f"Could not {what} (exit {proc.returncode}):\n" + "\n".join(tail))
 

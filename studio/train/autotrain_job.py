@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,7 @@ from studio.train.runs import Run, utc_now
 from studio.util.io import atomic_write_text
 from studio.util.redact import register_secret
 
+_log = logging.getLogger(__name__)
 WORK_DIR = "autotrain"
 HEARTBEAT_S = 30
 KILL_GRACE_S = 10
@@ -87,6 +89,8 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     run.write_status(total_steps=plan.steps.total_steps, autotrain_notes=plan.notes)
 
     def progress(message: str) -> None:
+        if message.startswith("Building the AutoTrain environment"):
+            _log.warning(message)  # the one line a CLI user sees on stderr during a first-use build
         run.log(message)
         run.write_status(phase="building the AutoTrain environment", heartbeat_at=utc_now())
         if stop_event.is_set() or run.stop_requested():

@@ -27,6 +27,7 @@ LOCAL_PROJECT = "project"  # output folder inside the run's work dir (AutoTrain:
 TOKEN_ENV, USERNAME_ENV = "HF_TOKEN", "HF_USERNAME"
 # TRL 0.13 ConstantLengthDataset defaults: a buffer of seq_length * 3.6 * 1024 characters is packed at once.
 CHARS_PER_TOKEN, SEQUENCES_PER_BUFFER = 3.6, 1024
+SHORT_RUN_STEPS = 10  # below this, warmup is dropped: its first step (LR 0) would be >= 10% of the run
 QUANT = {"none": None, "4bit": "int4", "8bit": "int8"}
 PRECISION = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
 
@@ -108,9 +109,9 @@ def plan_steps(blocks: int, block_size: int, batch: int, accum: int, epochs: flo
             "cannot learn (a first step may have learning rate 0). Add conversations, raise epochs, or lower max_length."
         )
     warmup = math.ceil(total * warmup_ratio)
-    if warmup and total - warmup < 2:
-        notes.append(f"warmup_ratio {warmup_ratio:g} set to 0: {warmup} warmup step(s) of {total} would leave "
-                     "almost no steps at the full learning rate (the first warmup step has learning rate 0).")
+    if warmup and (total < SHORT_RUN_STEPS or total - warmup < 2):
+        notes.append(f"warmup_ratio {warmup_ratio:g} set to 0: in a run of {total} optimizer steps, {warmup} warmup "
+                     "step(s) (the first at learning rate 0) would be a large share of the training.")
         warmup_ratio, warmup = 0.0, 0
     return StepPlan(blocks=blocks, block_size=block_size, batch_size=batch, gradient_accumulation=accum,
                     epochs=whole, steps_per_epoch=per_epoch, total_steps=total, warmup_ratio=warmup_ratio,

@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from studio.ui.context import AppContext
+from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
 
 REFRESH_S = 2.0
 PRESETS = ["auto", "cpu", "gpu", "gpu-qlora"]
@@ -61,7 +62,8 @@ class TrainHandlers:
         from studio.train.form import config_from_form
 
         try:
-            return config_from_form(self.values(raw))
+            values = self.values(raw)
+            return with_autotrain(config_from_form(values), values)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
@@ -222,7 +224,9 @@ def build(ctx: AppContext) -> TrainHandlers:
             f["hub_repo_id"] = gr.Textbox("", label="Hub repo (owner/name)", elem_id="train-hub-repo")
             f["hub_private"] = gr.Checkbox(True, label="Private repo", elem_id="train-hub-private")
             f["hub_merged"] = gr.Checkbox(False, label="Push merged model", elem_id="train-hub-merged")
+    wire_autotrain = autotrain_section(ctx, h, f)  # shown while backend is autotrain
     form = set(f.values())
+    wire_autotrain(form)
     with gr.Row():
         show = gr.Button("Show as YAML / command", elem_id="train-show-yaml")
         start = gr.Button("Start", variant="primary", elem_id="train-start")
