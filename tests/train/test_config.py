@@ -81,3 +81,12 @@ def test_replace_revalidates():
     assert cfg.replace(max_steps=5).max_steps == 5
     with pytest.raises(ConfigError):
         cfg.replace(max_steps=-1)
+
+
+def test_example_configs_are_valid():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).resolve().parents[2] / "examples" / "configs").glob("*.yaml"))
+    assert len(files) >= 3
+    for path in files:
+        TrainConfig.load(path)
