@@ -1,0 +1,104 @@
+"""Load script: many raters voting and a few people chatting at once, through gradio_client.
+
+Loopback only and bounded: each simulated rater runs a fixed number of battles, each chatter a fixed
+number of messages. The studio runs in this process with password login, like a shared Space.
+Checks: zero errors, and every vote stored exactly once.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+RATER_PASSWORD = "load-rater-pw"
+ADMIN_PASSWORD = "load-admin-pw"
+CHAT_PROMPTS = ["How can I rest after a session?", "What is a kind way to journal tonight?", "How do I tell my partner how it went?"]
+BATTLE_PROMPTS = ["What should I bring to my first session?", "How do I explain integration to a friend?"]
+
+
+def _start_studio(data_dir: Path, max_queue: int):
+    import os
+
+    from studio.compare.arena import ArenaConfig
+    from studio.settings import Settings
+    from studio.ui.app import build_app, launch_kwargs
+    from tests.compare.helpers import make_run
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_") and k != "HF_TOKEN"}
+    env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_ADMIN_PASSWORD=ADMIN_PASSWORD, STUDIO_RATER_PASSWORD=RATER_PASSWORD,
+               STUDIO_MAX_QUEUE=str(max_queue))
+    settings = Settings.from_env(env)
+    settings.ensure_data_dir()
+    make_run(settings, "run-load", steps=2)
+    ArenaConfig(models=["base", "run-load"], max_new_tokens=16, temperature=0.0).save(settings)
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(settings, host="127.0.0.1", port=port))
+    return settings, demo, f"http://127.0.0.1:{port}/"
+
+
+def _rater(url: str, name: str, battles: int, results: dict, lock: threading.Lock) -> None:
+    from gradio_client import Client
+
+    client = Client(url, auth=(name, RATER_PASSWORD), verbose=False)
+    for i in range(battles):
+        started = time.perf_counter()
+        try:
+            out = client.predict(BATTLE_PROMPTS[i % len(BATTLE_PROMPTS)], None, name, api_name="/arena_battle")
+            battle_id = out[0]
+            client.predict(battle_id, ("a", "b", "tie", "both_bad")[i % 4], f"load test {name}", name, api_name="/arena_vote")
+            with lock:
+                results["votes_cast"].append(battle_id)
+                results["latencies"].append(time.perf_counter() - started)
+        except Exception as exc:  # counted, not raised: the load run reports every failure
+            with lock:
+                results["errors"].append(f"{name}: {exc}")
+
+
+def _chatter(url: str, name: str, messages: int, results: dict, lock: threading.Lock) -> None:
+    from gradio_client import Client
+
+    client = Client(url, auth=(name, RATER_PASSWORD), verbose=False)
+    for i in range(messages):
+        started = time.perf_counter()
+        try:
+            client.predict(CHAT_PROMPTS[i % len(CHAT_PROMPTS)], [], "base", False, "US", "", 0.0, 0.9, 16, 0, api_name="/chat")
+            with lock:
+                results["chats"] += 1
+                results["latencies"].append(time.perf_counter() - started)
+        except Exception as exc:
+            with lock:
+                results["errors"].append(f"{name}: {exc}")
+
+
+def run_load(raters: int = 20, chatters: int = 5, battles_each: int = 1, messages_each: int = 1, max_queue: int = 64) -> dict:
+    """Run the load and return what happened; the caller decides what counts as a pass."""
+    from studio.compare.arena import store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings, demo, url = _start_studio(Path(tmp) / "data", max_queue)
+        results: dict = {"votes_cast": [], "chats": 0, "errors": [], "latencies": []}
+        lock = threading.Lock()
+        threads = [threading.Thread(target=_rater, args=(url, f"rater-{i:02d}", battles_each, results, lock)) for i in range(raters)]
+        threads += [threading.Thread(target=_chatter, args=(url, f"chat-{i:02d}", messages_each, results, lock)) for i in range(chatters)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=1800)
+        wall = time.perf_counter() - started
+        with store(settings).connect() as conn:
+            stored_ids = [row[0] for row in conn.execute("SELECT battle_id FROM votes")]
+        demo.close()
+    cast = results["votes_cast"]
+    lat = sorted(results["latencies"]) or [0.0]
+    return {
+        "raters": raters, "chatters": chatters, "votes_cast": len(cast), "votes_stored": len(stored_ids),
+        "each_vote_once": sorted(cast) == sorted(stored_ids),
+        "chats": results["chats"], "errors": results["errors"], "wall_s": round(wall, 1),
+        "latency_p50_s": round(statistics.median(lat), 2), "latency_max_s": round(lat[-1], 2),
+    }
