@@ -131,9 +131,8 @@ class KnowledgeBase:
                     changed = changed or bool(stale)
                 else:
                     todo.append((doc, existing))
-            total, done = sum(len(doc.chunks) for doc, _ in todo), 0
-            for doc, existing in todo:
-                done = self._write(doc, done, total, progress)
+            self._write([doc for doc, _ in todo], progress)
+            for doc, existing in todo:  # only now, with every new chunk stored, drop the old version
                 self._delete([cid for cid in existing if cid not in set(self._ids(doc))])
                 (report.replaced if existing else report.added).append(doc.name)
                 report.chunks += len(doc.chunks)
@@ -160,18 +159,18 @@ class KnowledgeBase:
     def _ids(doc: _Parsed) -> list[str]:
         return [chunk_id(doc.name, doc.digest, c.index) for c in doc.chunks]
 
-    def _write(self, doc: _Parsed, done: int, total: int, progress: Progress | None) -> int:
+    def _write(self, docs: list[_Parsed], progress: Progress | None) -> None:
+        """Embed and store the chunks of all ``docs`` in groups that span documents (fewer, fuller batches)."""
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
-        ids = self._ids(doc)
-        for start in range(0, len(doc.chunks), EMBED_GROUP):
-            group = doc.chunks[start : start + EMBED_GROUP]
-            vectors = self.embedder.embed([c.text for c in group])
-            metas = [_chunk_meta(doc, c, added_at) for c in group]
-            self.store.upsert(ids[start : start + len(group)], vectors, [c.text for c in group], metas)
-            done += len(group)
+        rows = [(cid, doc, chunk) for doc in docs for cid, chunk in zip(self._ids(doc), doc.chunks, strict=True)]
+        for start in range(0, len(rows), EMBED_GROUP):
+            group = rows[start : start + EMBED_GROUP]
+            texts = [chunk.text for _, _, chunk in group]
+            vectors = self.embedder.embed(texts)
+            metas = [_chunk_meta(doc, chunk, added_at) for _, doc, chunk in group]
+            self.store.upsert([cid for cid, _, _ in group], vectors, texts, metas)
             if progress:
-                progress(done, total, f"embedding {doc.name}")
-        return done
+                progress(start + len(group), len(rows), f"embedding {group[-1][1].name}")
 
     def _delete(self, ids: list[str]) -> None:
         if ids:

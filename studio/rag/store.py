@@ -126,8 +126,8 @@ class ChromaStore:
 
     def query(self, vector: np.ndarray, n: int, doc: str | None = None) -> list[tuple[str, float, str, dict]]:
         """Nearest chunks as (id, cosine similarity, text, metadata), best first."""
-        if n <= 0 or self.count() == 0:
-            return []
+        if n <= 0:
+            return []  # (an empty collection simply returns no rows)
         got = self.collection.query(
             query_embeddings=[vector],
             n_results=n,
