@@ -180,17 +180,38 @@ def follow_process(run: Run, cmd: list[str], cwd: Path, env: dict[str, str], log
 
 
 def kill_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the whole group (autotrain -> accelerate -> trainer), then SIGKILL what is left."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 5)):
+    """SIGTERM the whole group (autotrain -> accelerate -> trainer), then SIGKILL what is left, and wait
+    until no live member remains (a grandchild holding GBs of memory takes a moment to go)."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and (proc.poll() is None or group_alive(proc.pid)):
+            time.sleep(0.2)
     proc.wait()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live (non-zombie) process is in group ``pgid``; zombies may wait for a container's init."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():  # pragma: no cover - not Linux
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def _read_output(proc: subprocess.Popen, publisher: _Publisher) -> None:
