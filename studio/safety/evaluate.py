@@ -157,6 +157,13 @@ def run(eval_dir: Path = EVAL_DIR, learned: bool = True) -> dict:
             and (guard["false_alarm_rate"] or 0) <= GOALS["guard_false_alarm_rate"],
         },
     }
+    holdout_users = eval_dir / "holdout_user_messages.jsonl"
+    if holdout_users.exists():
+        # Written after the detectors were frozen; see examples/safety/README.md.
+        report["holdout"] = {
+            "crisis": evaluate_crisis(load_jsonl(holdout_users), learned=learned),
+            "guard": evaluate_guard(load_jsonl(eval_dir / "holdout_assistant_replies.jsonl")),
+        }
     if learned:
         report["leakage"] = leakage(users)
         report["exemplar_loo"] = exemplar_loo()
@@ -181,7 +188,15 @@ def summary_text(report: dict) -> str:
         lines.append(f"rules only: recall {r['recall']}, false alarms {r['false_alarm_rate']}")
     if report.get("leakage"):
         lines.append(f"leakage: {report['leakage']}; exemplar leave-one-out: {report['exemplar_loo']}")
-    for block, name in ((c, "crisis"), (g, "guard")):
+    blocks = [(c, "crisis"), (g, "guard")]
+    if report.get("holdout"):
+        hc, hg = report["holdout"]["crisis"], report["holdout"]["guard"]
+        lines.append(
+            f"holdout: crisis recall {hc['recall']}, false alarms {hc['false_alarm_rate']} (n={hc['n']}); "
+            f"guard recall {hg['recall']}, false alarms {hg['false_alarm_rate']} (n={hg['n']})"
+        )
+        blocks += [(hc, "holdout crisis"), (hg, "holdout guard")]
+    for block, name in blocks:
         for err in block["errors"]:
             got = err.get("level", err.get("codes"))
             lines.append(f"  {name} {err['id']} [{err['label']} -> {got}] {err['text']}")
