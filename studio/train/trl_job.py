@@ -36,16 +36,17 @@ def _callback_class():
     class RunFilesCallback(TrainerCallback):
         """Publishes progress to the run files and turns a stop request into a clean stop."""
 
-        def __init__(self, run: Run, stop_event: threading.Event, prior_runtime: float):
-            self.run, self.stop_event, self.prior = run, stop_event, prior_runtime
+        def __init__(self, run: Run, stop_event: threading.Event, prior_runtime: float, prior_tokens: int = 0):
+            self.run, self.stop_event, self.prior, self.prior_tokens = run, stop_event, prior_runtime, prior_tokens
             self.t0 = time.perf_counter()
             self.first_step: int | None = None
             self.stopped = False
             self.trainer = None  # set after the trainer exists, to read its token counter
-            self._last_tokens, self._last_t = 0, self.t0
+            self._last_tokens, self._last_t = prior_tokens, self.t0
 
         def tokens(self) -> int:
-            return int(getattr(self.trainer, "_total_train_tokens", 0) or 0)
+            """Non-padding tokens processed, across resumed segments (TRL counts per trainer)."""
+            return self.prior_tokens + int(getattr(self.trainer, "_total_train_tokens", 0) or 0)
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.first_step = state.global_step
@@ -112,6 +113,8 @@ def run_trl(run: Run, config: TrainConfig, settings: Settings, stop_event: threa
     run.write_status(state="running", backend="trl", started_at=previous.get("started_at") or utc_now(),
                      finished_at=None, error=None, error_tail=None,
                      resumed_from=resume_from.name if resume_from else None)
+    if resume_from:
+        _trim_metrics(run, int(resume_from.name.rsplit("-", 1)[-1]))
     run.log(f"Resuming from {resume_from.name}." if resume_from else "Starting.")
     handler = _RunLogHandler(run)
     loggers = [logging.getLogger(n) for n in ("transformers", "trl", "peft", "accelerate")]
@@ -119,7 +122,9 @@ def run_trl(run: Run, config: TrainConfig, settings: Settings, stop_event: threa
         lg.addHandler(handler)
     beat = _Heartbeat(run)
     try:
-        state = _train(run, config, settings, stop_event, resume_from, float(previous.get("train_runtime_s") or 0))
+        # a resumed run keeps counting its training time and tokens; a restart from scratch does not
+        prior = (float(previous.get("train_runtime_s") or 0), int(previous.get("tokens_trained") or 0)) if resume_from else (0.0, 0)
+        state = _train(run, config, settings, stop_event, resume_from, prior)
     except BaseException as exc:  # noqa: BLE001 - every failure must end in a final state
         message = explain_failure(exc, settings)
         run.log(traceback.format_exc())
@@ -137,7 +142,18 @@ def run_trl(run: Run, config: TrainConfig, settings: Settings, stop_event: threa
     return state
 
 
-def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: threading.Event, resume_from, prior: float) -> str:
+def _trim_metrics(run: Run, step: int) -> None:
+    """Steps after the checkpoint are trained again on resume: drop their old records (no duplicates in the plot)."""
+    import json
+
+    from studio.util.io import atomic_write_text
+
+    kept = [m for m in run.metrics() if int(m.get("step", 0)) <= step]
+    atomic_write_text(run.metrics_path, "".join(json.dumps(m) + "\n" for m in kept))
+
+
+def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: threading.Event, resume_from,
+           prior: tuple[float, int]) -> str:
     import torch
     from transformers import set_seed
 
@@ -164,7 +180,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     trainer, callback = _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_event, prior)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime = round(prior + time.perf_counter() - started, 2)
+    runtime = round(prior[0] + time.perf_counter() - started, 2)
 
     state = "cancelled" if callback.stopped else "succeeded"
     from studio.train.export import save_adapter
@@ -268,7 +284,7 @@ def _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_
     lora = config.lora
     peft_config = PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                  target_modules=lora.target_modules, task_type="CAUSAL_LM")
-    callback = _callback_class()(run, stop_event, prior)
+    callback = _callback_class()(run, stop_event, *prior)
     trainer = SFTTrainer(
         model=model, args=args, processing_class=tokenizer, peft_config=peft_config,
         train_dataset=_with_lengths(Dataset.from_list(train_rows)),

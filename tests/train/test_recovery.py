@@ -70,6 +70,8 @@ def test_kill9_then_interrupted_then_resume(tmp_path, tiny_dataset, embedded_mod
     assert result["step"] == 5 and result["train_runtime_s"] > 0
     assert run.status()["resumed_from"].startswith("checkpoint-")
     assert run.has_adapter()
+    steps = [m["step"] for m in run.metrics() if "loss" in m]
+    assert steps == [1, 2, 3, 4, 5]  # steps after the checkpoint were trained again, not logged twice
 
 
 def test_cli_rejects_a_bad_config_with_exit_2(tmp_path):
