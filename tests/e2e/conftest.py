@@ -121,3 +121,8 @@ def set_slider(scope, label: str, value: int | float) -> None:
 def open_accordion(scope, title: str) -> None:
     """Open a closed gr.Accordion by its title (its contents are only rendered once open)."""
     scope.locator("button.label-wrap", has_text=title).first.click()
+
+
+def click_row(table, text: str) -> None:
+    """Click the first cell of the first row of a gr.Dataframe (a virtual grid) that contains ``text``."""
+    table.get_by_role("row").filter(has_text=text).first.get_by_role("gridcell").first.click()
