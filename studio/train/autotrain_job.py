@@ -58,6 +58,7 @@ def run_autotrain(run: Run, config: TrainConfig, settings: Settings, stop_event:
     run.write_status(state="running", backend="autotrain", started_at=previous.get("started_at") or utc_now(),
                      finished_at=None, error=None, error_tail=None, step=0, total_steps=0, phase="preparing",
                      hardware=config.autotrain.hardware)
+    _kill_orphan(run, previous.get("autotrain_pid"))
     if previous.get("state") in ("cancelled", "interrupted", "failed"):
         atomic_write_text(run.metrics_path, "")  # AutoTrain cannot resume: the new attempt starts from step 0
         run.log("AutoTrain cannot resume from a checkpoint: training again from the start.")
@@ -86,7 +87,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     run.log(f"AutoTrain Advanced {AUTOTRAIN_VERSION} on {plan.hardware}: {plan.summary()}")
     for note in plan.notes:
         run.log(f"note: {note}")
-    run.write_status(total_steps=plan.steps.total_steps, autotrain_notes=plan.notes)
+    run.write_status(total_steps=plan.steps.total_steps, preset=plan.chosen, autotrain_notes=plan.notes)
 
     def progress(message: str) -> None:
         if message.startswith("Building the AutoTrain environment"):
@@ -191,6 +192,20 @@ def kill_group(proc: subprocess.Popen) -> None:
         while time.monotonic() < deadline and (proc.poll() is None or group_alive(proc.pid)):
             time.sleep(0.2)
     proc.wait()
+
+
+def _kill_orphan(run: Run, pgid: Any) -> None:
+    """A studio that died mid-run leaves AutoTrain running in its own session: end it before starting again.
+    Only a group whose leader is still an autotrain process is touched (a recycled pid is left alone)."""
+    if not isinstance(pgid, int) or not group_alive(pgid):
+        return
+    try:
+        cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return
+    if "autotrain" in cmdline and "--config" in cmdline:
+        run.log(f"An earlier AutoTrain process group ({pgid}) of this run is still running: stopping it.")
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def group_alive(pgid: int) -> bool:
