@@ -111,10 +111,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from studio.rag.chat import chat_stream
     from studio.rag.prompt import citations_line
 
-    if args.rag:
-        from studio.rag.seed import ensure_seeded
-
-        ensure_seeded(settings)
+    # chat_stream seeds an empty knowledge base itself, after the crisis gate (a crisis reply never waits).
     gen = GenerationSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
     final = None
     for update in chat_stream(args.prompt, [], args.model, settings, system=args.system, rag=args.rag, gen=gen, region=args.region):

@@ -46,7 +46,9 @@ def build(ctx: AppContext) -> None:
     )
     with gr.Row():
         with gr.Column(scale=2):
-            files = gr.File(label="Add documents (PDF, Markdown, text, DOCX, HTML)", file_count="multiple", file_types=FILE_TYPES, elem_id="kb-files")
+            # No file_types filter here: Gradio's check would run before the admin check and answer a rater
+            # with a file-type error; the core refuses unsupported types with a clearer message anyway.
+            files = gr.File(label="Add documents (" + ", ".join(FILE_TYPES) + ")", file_count="multiple", elem_id="kb-files")
             add = gr.Button("Add to knowledge base", variant="primary", elem_id="kb-add")
             status = gr.Markdown(elem_id="kb-status")
             docs = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, label="Documents", elem_id="kb-docs")
