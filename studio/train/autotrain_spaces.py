@@ -14,6 +14,7 @@ tests cover the generated config, command and environment, and the offline error
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,6 +214,7 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
                 return _finish(run, "failed", "Failed: the Space's adapter has all-zero LoRA B matrices.",
                                error="The adapter trained on the Space learned nothing (all LoRA B matrices are zero).")
             install_adapter(run, download, config, plan, {})
+            shutil.rmtree(download, ignore_errors=True)
             return _finish(run, "succeeded", f"Succeeded: adapter downloaded from {target.model_repo}.")
     error = pause_space(target.space_id, token)
     return _finish(run, "cancelled", "Stopped: " + (f"pausing the Space failed ({error})" if error else "Space paused."))
