@@ -94,3 +94,15 @@ def test_chat_answer_shows_numbered_citations(app, tmp_path, embedded_model_dir)
     assert answer["role"] == "assistant" and text_of(answer).strip() and "loading model" not in text_of(answer)
     assert sources["metadata"]["title"].startswith("📚 Sources: [1] aftercare.md")
     assert "do not drive until the next day" in text_of(sources)
+
+
+def test_model_list_offers_base_and_succeeded_runs_only(settings):
+    import json
+
+    from studio.ui.tabs.chat import model_choices
+
+    for run_id, state in (("run-ok", "succeeded"), ("run-busy", "running"), ("run-bad", "failed")):
+        run = settings.runs_dir / run_id
+        (run / "adapter").mkdir(parents=True)
+        (run / "status.json").write_text(json.dumps({"state": state}))
+    assert [value for _, value in model_choices(settings)] == ["base", "run-ok"]

@@ -39,9 +39,9 @@ def region_choices() -> list[tuple[str, str]]:
         return [("United States (US)", "US")]
 
 
-def model_choices(settings) -> list[str]:
-    """'base' plus every run that finished training (newest first when the runs module says so)."""
-    runs: list[str] = []
+def model_choices(settings) -> list[tuple[str, str]]:
+    """(label, model ref): 'base' plus every run that finished training, as the runs module orders them."""
+    runs: list[tuple[str, str]] = []
     try:
         from studio.train.runs import list_runs
 
@@ -49,10 +49,11 @@ def model_choices(settings) -> list[str]:
             state = _field(run, "state") or _field(_field(run, "status") or {}, "state")
             run_id = _field(run, "run_id") or _field(run, "id")
             if state == "succeeded" and run_id:
-                runs.append(str(run_id))
+                name = _field(run, "run_name")
+                runs.append((f"{name} ({run_id})" if name and name != run_id else str(run_id), str(run_id)))
     except ImportError:
-        runs = _scan_runs(settings)
-    return ["base"] + [r for r in runs if r != "base"]
+        runs = [(run_id, run_id) for run_id in _scan_runs(settings)]
+    return [("base", "base")] + [r for r in runs if r[1] != "base"]
 
 
 def _field(obj, name: str):
