@@ -121,6 +121,7 @@ class TemplatePreview:
     trained_tokens: int
     total_tokens: int
     error: str | None = None
+    body: str = ""  # the highlighted tokens alone, without the summary line
 
 
 def template_preview(tokenizer, messages: list[dict]) -> TemplatePreview:
@@ -136,9 +137,9 @@ def template_preview(tokenizer, messages: list[dict]) -> TemplatePreview:
     error = None
     if trained == 0:
         error = "Zero trained tokens: no assistant text survives the chat template, so training on this example learns nothing."
-    body = _token_html(full, offsets, mask)
+    body = _STYLE + _token_html(full, offsets, mask)
     head = _summary_html(trained, len(ids), error)
-    return TemplatePreview(head + body, trained, len(ids), error)
+    return TemplatePreview(head + body, trained, len(ids), error, body)
 
 
 def preview_html(tokenizer, messages: list[dict]) -> str:
@@ -158,7 +159,7 @@ def _summary_html(trained: int, total: int, error: str | None) -> str:
     line = f"<p><b>{trained}</b> trained tokens of <b>{total}</b> (green = trained: assistant turns and their end-of-turn token; grey = prompt, not trained)</p>"
     if error:
         line += f"<p class='ds-preview-error'>{html.escape(error)}</p>"
-    return _STYLE + line
+    return line
 
 
 def _token_html(full: str, offsets: list[Span], mask: list[int]) -> str:

@@ -45,7 +45,7 @@ def test_first_open_seeds_the_starter_and_shows_everything(tab, settings):
     assert len(up[tab.w.table]) == len(state.convs)
     assert up[tab.w.summary].startswith("✅") and "0** errors" in up[tab.w.summary]
     assert "trained tokens" in up[tab.w.preview_count] and "ds-trained" in up[tab.w.preview]
-    assert up[tab.w.hist]["count"].sum() == len(state.convs)
+    assert value(up, tab.w.hist)["value"]["count"].sum() == len(state.convs)
     assert value(up, tab.w.turn_role) == "system" and up[tab.w.turn_no] == 1
     assert [r[0] for r in up[tab.w.versions]] == [1]
 
@@ -202,4 +202,4 @@ def test_raters_are_refused(settings):
                  lambda: tab.import_upload(None, *FILTERS, "x.jsonl", "auto", "replace", request=rater)):
         with pytest.raises(gr.Error, match="admin"):
             call()
-    assert DatasetStore(locked).list() == []
+    assert [(d.name, d.version) for d in DatasetStore(locked).list()] == [("companion-starter", 1)]  # seeded at start, untouched

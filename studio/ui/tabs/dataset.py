@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from studio.data.store import STARTER_NAME
 from studio.ui.context import AppContext
 from studio.ui.tabs import dataset_view as view
 from studio.ui.tabs.dataset_handlers import DatasetHandlers
@@ -20,17 +21,33 @@ FLAGS = ["has errors", "has warnings"]
 PRIVATE = {"api_visibility": "private"}
 
 
+def _names(ctx: AppContext) -> list[str]:
+    from studio.data.store import DatasetStore
+
+    store = DatasetStore(ctx.settings)
+    try:
+        store.seed_starter()  # first start: an empty store gets the starter dataset
+    except (OSError, ValueError) as exc:  # never block the app on it; the tab says what is missing
+        import logging
+
+        logging.getLogger(__name__).warning("starter dataset not seeded: %s", exc)
+    return [d.name for d in store.list()]
+
+
 def build(ctx: AppContext) -> DatasetHandlers:
     w = SimpleNamespace()
     w.state = gr.State(None)
+    names = _names(ctx)
     with gr.Row(equal_height=True):
-        w.name = gr.Dropdown([], label="Dataset", elem_id="ds-name", scale=2)
+        default = STARTER_NAME if STARTER_NAME in names else (names[0] if names else None)
+        w.name = gr.Dropdown(names, value=default, label="Dataset", elem_id="ds-name", scale=2,
+                             allow_custom_value=True)
         w.open = gr.Button("Open", elem_id="ds-open", scale=0)
         w.new_name = gr.Textbox(label="New dataset name", placeholder="e.g. clinic-tone-v2", elem_id="ds-new-name", scale=2)
         w.create = gr.Button("Create", elem_id="ds-create", scale=0)
     w.info = gr.Markdown(view.version_info(None), elem_id="ds-version-info")
     with gr.Row(equal_height=True):
-        w.note = gr.Textbox(label="Save note (optional)", elem_id="ds-save-note", scale=3)
+        w.note = gr.Textbox("", label="Save note (optional)", elem_id="ds-save-note", scale=3)
         w.save = gr.Button("Save as new version", variant="primary", elem_id="ds-save", scale=1)
         w.save_new = gr.Button("Save my edits as a new version anyway", variant="stop", visible=False, elem_id="ds-save-new", scale=1)
         w.undo = gr.Button("Undo", elem_id="ds-undo", scale=0)
@@ -53,11 +70,12 @@ def build(ctx: AppContext) -> DatasetHandlers:
 
 def _conversations_panel(w: SimpleNamespace) -> None:
     with gr.Row(equal_height=True):
-        w.search = gr.Textbox(label="Search text or tags", elem_id="ds-search", scale=3)
+        w.search = gr.Textbox("", label="Search text or tags", elem_id="ds-search", scale=3)
         w.tag = gr.Dropdown(["(all)"], value="(all)", label="Tag", elem_id="ds-tag", scale=1)
-        w.flags = gr.CheckboxGroup(FLAGS, label="Only", elem_id="ds-filter", scale=1)
+        w.flags = gr.CheckboxGroup(FLAGS, value=[], label="Only", elem_id="ds-filter", scale=1)
     w.table = gr.Dataframe(headers=view.TABLE_HEADERS, datatype=["number", "str", "number", "str", "str", "number", "number"],
-                           interactive=False, wrap=True, max_height=360, elem_id="ds-table", label="Conversations (click a row to edit)")
+                           interactive=False, wrap=True, max_height=360, elem_id="ds-table",
+                           column_widths=["6%", "20%", "7%", "47%", "8%", "6%", "6%"], label="Conversations (click a row to edit)")
     with gr.Row():
         w.conv_add = gr.Button("Add conversation", elem_id="ds-conv-add", size="sm")
         w.conv_dup = gr.Button("Duplicate", elem_id="ds-conv-dup", size="sm")
@@ -69,6 +87,7 @@ def _conversations_panel(w: SimpleNamespace) -> None:
                 w.tags = gr.Textbox(label="Tags (comma-separated)", elem_id="ds-tags", scale=4)
                 w.tags_apply = gr.Button("Set tags", elem_id="ds-tags-apply", scale=1)
             w.turns = gr.Dataframe(headers=view.TURN_HEADERS, datatype=["number", "str", "str"], interactive=False, wrap=True,
+                                   column_widths=["8%", "14%", "78%"],
                                    max_height=420, elem_id="ds-turns", label="Turns (click one to edit it below)")
             with gr.Row(equal_height=True):
                 w.turn_no = gr.Number(1, label="Turn", precision=0, minimum=1, elem_id="ds-turn-no", scale=1)

@@ -83,7 +83,7 @@ class DatasetHandlers:
             w.turns: view.turns(state),
             w.conv_issues: view.conversation_issues(state),
             w.summary: view.summary(state, live=len(state.convs) <= editor.LIVE_LIMIT),
-            w.hist: view.histogram_frame(state, int(max_length or 0) or None),
+            w.hist: view.histogram_plot(state, int(max_length or 0) or None),
             w.issues: view.issues(state),
         })
         if revalidate or turn is not None:

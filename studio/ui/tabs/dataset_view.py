@@ -83,6 +83,14 @@ def histogram_frame(state: EditorState | None, max_length: int | None):
     return pd.DataFrame(bars or [{"bin": "0", "start": 0, "count": 0, "side": "within max_length"}])
 
 
+def histogram_plot(state: EditorState | None, max_length: int | None):
+    """The bar plot update; bins keep their numeric order (the plot would sort labels as text)."""
+    import gradio as gr
+
+    frame = histogram_frame(state, max_length)
+    return gr.BarPlot(value=frame, sort=list(frame["bin"]))
+
+
 def versions_table(infos) -> list[list]:
     return [[v.version, v.examples, v.created_at, v.note, v.author] for v in reversed(infos)]
 
@@ -101,5 +109,6 @@ def preview_parts(state: EditorState | None, tokenizer) -> tuple[str, str]:
         return "", "❌ This conversation cannot be rendered yet: fix its roles and contents first."
     result = template_preview(tokenizer, conv["messages"])
     if result.error:
-        return result.html, f"❌ **{result.trained_tokens} trained tokens** of {result.total_tokens}: {result.error}"
-    return result.html, f"✅ **{result.trained_tokens} trained tokens** of {result.total_tokens} (assistant turns and their end-of-turn token)."
+        return result.body, f"❌ **{result.trained_tokens} trained tokens** of {result.total_tokens}: {result.error}"
+    return result.body, (f"✅ **{result.trained_tokens} trained tokens** of {result.total_tokens}: green = trained (assistant turns "
+                         "and their end-of-turn token), grey = prompt (not trained).")
