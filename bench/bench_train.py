@@ -1,0 +1,188 @@
+"""Training speed on CPU: the studio's CPU preset vs plain TRL, side by side in one run.
+
+Arms (same embedded model, same conversations, same LoRA r16/all-linear, same batch, max_length and
+number of steps; per-step wall time, median over the steps after a warm-up step):
+
+* ``trl-default``: plain TRL with its default ``SFTConfig`` (bf16 autocast + gradient checkpointing), plus
+  ``use_cpu=True``, without which TRL refuses to start on a CPU-only machine;
+* ``trl-hand-tuned``: plain TRL with fp32, no gradient checkpointing, no dataloader workers;
+* ``studio``: the studio's real job (``run_trl``) with ``preset: cpu`` (length-grouped batches);
+* ``studio-random-order``: the same job with ``group_by_length: false``, to show what grouping buys.
+
+The default arm is the slow one (~100 s/step at batch 8 in ../shared/FIELD-NOTES.md), so the batch is
+kept small (BENCH_TRAIN_BATCH, default 4) and the run short (BENCH_TRAIN_STEPS, default 4 incl. warm-up).
+Tokens/s counts the non-padding tokens a step processes (forward + backward).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASET = ROOT / "examples" / "dataset" / "companion-starter.jsonl"
+BATCH = int(os.environ.get("BENCH_TRAIN_BATCH", "4"))
+STEPS = int(os.environ.get("BENCH_TRAIN_STEPS", "3"))
+MAX_LENGTH = int(os.environ.get("BENCH_TRAIN_MAX_LENGTH", "192"))
+EXAMPLES = int(os.environ.get("BENCH_TRAIN_EXAMPLES", "32"))
+ROUNDS = int(os.environ.get("BENCH_TRAIN_ROUNDS", "2"))
+LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
+
+
+def _conversations() -> list[list[dict]]:
+    rows = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [[{"role": m["role"], "content": m["content"]} for m in r["messages"]] for r in rows[:EXAMPLES]]
+
+
+def _step_timer():
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        """Step-end to step-end, like the studio's metrics: data loading and callbacks included."""
+
+        def __init__(self):
+            self.ends: list[float] = []
+            self.tokens: list[int] = []
+            self.trainer = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.ends.append(time.perf_counter())
+            self.tokens.append(int(getattr(self.trainer, "_total_train_tokens", 0)))
+
+    return StepTimer()
+
+
+def plain_trl(settings, convs: list[list[dict]], tuned: bool) -> dict:
+    """A plain TRL script as a user would write it: messages dataset, LoRA, SFTConfig."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from studio.models.loader import base_path
+
+    path = base_path("embedded", settings)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    # TRL's defaults refuse to start on a CPU-only machine unless told use_cpu; that is the only change.
+    extra = dict(bf16=False, fp16=False, gradient_checkpointing=False, dataloader_num_workers=0) if tuned else {}
+    extra["use_cpu"] = True
+    args = SFTConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=BATCH, max_steps=STEPS,
+                     max_length=MAX_LENGTH, report_to="none", save_strategy="no", logging_steps=1,
+                     disable_tqdm=True, **extra)
+    timer = _step_timer()
+    trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer,
+                         train_dataset=Dataset.from_list([{"messages": c} for c in convs]), callbacks=[timer],
+                         peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
+                                                target_modules=LORA["target_modules"], task_type="CAUSAL_LM"))
+    timer.trainer = trainer
+    trainer.train()
+    # steps 2..N: the first step carries one-off warm-up costs
+    times = [b - a for a, b in zip(timer.ends, timer.ends[1:], strict=False)]
+    tokens = [b - a for a, b in zip(timer.tokens, timer.tokens[1:], strict=False)]
+    return times, tokens
+
+
+def studio(settings, dataset: Path, group_by_length: bool, max_steps: int | None) -> dict:
+    """The real studio job; per-step times and tokens come from its metrics.jsonl."""
+    from studio.train.config import TrainConfig
+    from studio.train.runs import create_run
+    from studio.train.trl_job import run_trl
+
+    config = TrainConfig(dataset=str(dataset), preset="cpu", epochs=1, max_steps=max_steps, batch_size=BATCH,
+                         gradient_accumulation=1, max_length=MAX_LENGTH, save_steps=10_000, lora=dict(LORA),
+                         group_by_length=group_by_length)
+    run = create_run(settings, config)
+    state = run_trl(run, config, settings)
+    if state != "succeeded":
+        raise RuntimeError(f"studio arm ended {state}: {run.status().get('error')}")
+    logs = [m for m in run.metrics() if "loss" in m]
+    elapsed = [m["elapsed_s"] for m in logs]
+    times = [b - a for a, b in zip(elapsed, elapsed[1:], strict=False)]  # steps 2.. (step 1 includes warm-up)
+    tokens = [round(t * m["tokens_per_second"]) for t, m in zip(times, logs[1:], strict=False)]
+    status = run.status()
+    return {"times": times, "tokens": tokens, "steps": len(logs), "epoch_s": elapsed[-1],
+            "epoch_tokens_per_s": round(status["tokens_trained"] / elapsed[-1], 1), "preset": status["preset"]}
+
+
+def _summary(times: list[float], tokens: list[int]) -> dict:
+    return {"s_per_step": round(statistics.median(times), 3), "tokens_per_s": round(sum(tokens) / sum(times), 1),
+            "steps_timed": len(times)}
+
+
+def _times(result: dict) -> tuple[list[float], list[int]]:
+    return result["times"], result["tokens"]
+
+
+def main() -> dict:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from studio.settings import Settings
+    from studio.train.presets import cpu_cores
+
+    torch.set_num_threads(cpu_cores())
+    tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    settings = Settings.from_env({"STUDIO_DATA_DIR": str(tmp / "data")})
+    convs = _conversations()
+    dataset = tmp / "bench.jsonl"
+    dataset.write_text("".join(json.dumps({"messages": c}) + "\n" for c in convs), encoding="utf-8")
+
+    # Per-step arms share batches (same seed, random order) so only the engine differs; they run in
+    # rounds, alternating order, so drifting load on a shared machine hits every arm alike.
+    runners = {
+        "trl-default": lambda: plain_trl(settings, convs, tuned=False),
+        "trl-hand-tuned": lambda: plain_trl(settings, convs, tuned=True),
+        "studio": lambda: _times(studio(settings, dataset, group_by_length=False, max_steps=STEPS)),
+    }
+    samples: dict[str, tuple[list, list]] = {name: ([], []) for name in runners}
+    for r in range(ROUNDS):
+        for name in (list(runners) if r % 2 == 0 else list(reversed(runners))):
+            times, tokens = runners[name]()
+            samples[name][0].extend(times)
+            samples[name][1].extend(tokens)
+    arms = {name: _summary(*sample) for name, sample in samples.items()}
+    arms["trl-default"].update(bf16=True, gradient_checkpointing=True)
+    arms["trl-hand-tuned"].update(bf16=False, gradient_checkpointing=False)
+    # Length grouping: one epoch grouped vs one epoch in random order, back to back.
+    grouped = studio(settings, dataset, group_by_length=True, max_steps=None)
+    shuffled = studio(settings, dataset, group_by_length=False, max_steps=None)
+    arms["studio"].update(bf16=grouped["preset"]["bf16"], gradient_checkpointing=grouped["preset"]["gradient_checkpointing"])
+    s, tuned, default = arms["studio"], arms["trl-hand-tuned"], arms["trl-default"]
+    figures = {
+        "speed-up vs TRL default SFTConfig (per step)": round(default["s_per_step"] / s["s_per_step"], 1),
+        "speed vs hand-tuned TRL (per step)": round(tuned["s_per_step"] / s["s_per_step"], 2),
+        "epoch speed-up from length grouping": round(shuffled["epoch_s"] / grouped["epoch_s"], 2),
+        "studio trained tokens/s (epoch, length-grouped)": grouped["epoch_tokens_per_s"],
+        "studio trained tokens/s (epoch, random order)": shuffled["epoch_tokens_per_s"],
+        "studio s/step": s["s_per_step"],
+        "TRL hand-tuned s/step": tuned["s_per_step"],
+        "TRL default s/step": default["s_per_step"],
+    }
+    rows = [{"arm": name, **res} for name, res in arms.items()]
+    rows += [{"arm": f"studio epoch ({label})", "s_per_step": round(run["epoch_s"] / run["steps"], 3),
+              "tokens_per_s": run["epoch_tokens_per_s"], "steps_timed": run["steps"]}
+             for label, run in (("length-grouped", grouped), ("random order", shuffled))]
+    return {
+        "title": "Training speed: studio CPU preset vs plain TRL",
+        "goal": ">= 10x faster per step than TRL's default SFTConfig; >= 0.95x the hand-tuned TRL script; "
+        "report trained tokens/s and the gain from length-grouped batches",
+        "figures": figures,
+        "rows": rows,
+        "notes": f"Embedded SmolLM2-135M, LoRA r16 all-linear, batch {BATCH}, max_length {MAX_LENGTH}, {EXAMPLES} "
+        f"conversations from the starter dataset. Per-step figures: {ROUNDS} rounds (alternating order) of {STEPS} steps "
+        "per arm, step end to step end, the first step of each run dropped as warm-up, median; same seed and random "
+        "order, so every arm trains the same batches. Length grouping: two more studio runs of one epoch each "
+        "(length-grouped, then random order), back to back. "
+        f"{cpu_cores()} torch threads. The studio arm runs the real job (run files, callback, adapter save). "
+        "The default-SFTConfig arm uses a small batch because each of its steps takes minutes at batch 8.",
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))
