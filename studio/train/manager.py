@@ -12,6 +12,7 @@ the same job in the foreground. Both go through :class:`TrainingManager`, which
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 
@@ -19,7 +20,15 @@ from filelock import FileLock
 
 from studio.settings import Settings
 from studio.train.config import TrainConfig
-from studio.train.runs import RESUMABLE_STATES, Run, active_run, create_run, load_run, mark_interrupted
+from studio.train.runs import (
+    RESUMABLE_STATES,
+    Run,
+    active_run,
+    create_run,
+    load_run,
+    mark_interrupted,
+    utc_now,
+)
 
 JobFunction = Callable[[Run, TrainConfig, Settings, threading.Event], str]
 
@@ -126,11 +135,22 @@ class TrainingManager:
 
     def _refuse_if_busy(self) -> None:
         mark_interrupted(self.settings)
+        self._reconcile()
         info = self.active()
         if self.is_busy() or info is not None:
             rid = info.run_id if info else (self._run.run_id if self._run else "?")
             step = f" (step {info.step}/{info.total_steps})" if info and info.total_steps else ""
             raise TrainingBusy(f"Run {rid} is already training{step}. One job at a time: stop it or wait for it to finish.")
+
+    def _reconcile(self) -> None:
+        """A run this process owns that still says running while no job thread is alive lost its final state."""
+        info = self.active()
+        if info is None or self.is_busy():
+            return
+        run = load_run(self.settings, info.run_id)
+        if (run.status().get("owner") or {}).get("pid") == os.getpid() and self._run is not None:
+            run.write_status(state="failed", finished_at=utc_now(),
+                             error="The training job ended without recording a result (see train.log). Resume it.")
 
     def _launch(self, run: Run, config: TrainConfig, background: bool) -> Run:
         if config.backend not in BACKENDS:

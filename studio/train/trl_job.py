@@ -108,30 +108,33 @@ def run_trl(run: Run, config: TrainConfig, settings: Settings, stop_event: threa
     stop_event = stop_event or threading.Event()
     previous = run.status()
     resume_from = run.last_checkpoint()
-    run.clear_stop()
-    run.claim()
-    run.write_status(state="running", backend="trl", started_at=previous.get("started_at") or utc_now(),
-                     finished_at=None, error=None, error_tail=None,
-                     resumed_from=resume_from.name if resume_from else None)
-    if resume_from:
-        _trim_metrics(run, int(resume_from.name.rsplit("-", 1)[-1]))
-    run.log(f"Resuming from {resume_from.name}." if resume_from else "Starting.")
     handler = _RunLogHandler(run)
     loggers = [logging.getLogger(n) for n in ("transformers", "trl", "peft", "accelerate")]
     for lg in loggers:
         lg.addHandler(handler)
     beat = _Heartbeat(run)
     try:
+        run.clear_stop()
+        run.claim()
+        run.write_status(state="running", backend="trl", started_at=previous.get("started_at") or utc_now(),
+                         finished_at=None, error=None, error_tail=None,
+                         resumed_from=resume_from.name if resume_from else None)
+        if resume_from:
+            _trim_metrics(run, int(resume_from.name.rsplit("-", 1)[-1]))
+        run.log(f"Resuming from {resume_from.name}." if resume_from else "Starting.")
         # a resumed run keeps counting its training time and tokens; a restart from scratch does not
         prior = (float(previous.get("train_runtime_s") or 0), int(previous.get("tokens_trained") or 0)) if resume_from else (0.0, 0)
         state = _train(run, config, settings, stop_event, resume_from, prior)
     except BaseException as exc:  # noqa: BLE001 - every failure must end in a final state
         message = explain_failure(exc, settings)
-        run.log(traceback.format_exc())
-        run.log("Failed: " + message)
-        run.write_status(state="failed", finished_at=utc_now(), error=message,
-                         error_tail=_tail(traceback.format_exc()))
         state = "failed"
+        try:
+            run.log(traceback.format_exc())
+            run.log("Failed: " + message)
+            run.write_status(state="failed", finished_at=utc_now(), error=message,
+                             error_tail=_tail(traceback.format_exc()))
+        except OSError:  # e.g. the disk is full: the manager reconciles the state from its side
+            log.exception("Could not record the failure of run %s", run.run_id)
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
     finally:

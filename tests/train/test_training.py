@@ -143,3 +143,15 @@ def test_exception_in_training_marks_failed_and_keeps_going(settings, tiny_datas
     assert status["state"] == "failed" and status["error"] and status["error_tail"]
     assert "Failed" in run.log_tail()
     assert manager.active() is None  # the next start is allowed
+
+
+def test_a_job_thread_that_died_silently_does_not_block_the_next_start(settings, tiny_dataset):
+    from studio.train.runs import create_run, owner_record
+
+    manager = TrainingManager(settings)
+    orphan = create_run(settings, tiny_config(tiny_dataset))
+    orphan.write_status(state="running", owner=owner_record())  # owned by this live process, no thread
+    manager._run = orphan  # as if this manager had launched it
+    assert manager.active().run_id == orphan.run_id
+    manager._refuse_if_busy()
+    assert orphan.state == "failed" and "without recording a result" in orphan.status()["error"]
