@@ -9,6 +9,7 @@ only, and the batch tokenization it uses against tokenizing one conversation at 
 from __future__ import annotations
 
 import json
+import os
 import time
 
 N = 10_000
@@ -38,6 +39,13 @@ def _timed(fn):
     return time.perf_counter() - started, result
 
 
+def _cpu(fn):
+    """Process CPU seconds (all threads): on a shared, busy machine this is closer to what an idle one would take."""
+    started = time.process_time()
+    result = fn()
+    return time.process_time() - started, result
+
+
 def main() -> dict:
     from studio.data.tokens import base_tokenizer, count_tokens, render_many
     from studio.data.validate import validate_lines
@@ -46,7 +54,7 @@ def main() -> dict:
     settings = Settings.from_env()
     load_s, tokenizer = _timed(lambda: base_tokenizer(settings))
     lines = build_lines()
-    full_s, report = _timed(lambda: validate_lines(lines, tokenizer=tokenizer, max_length=1024))
+    full_s, (full_cpu_s, report) = _timed(lambda: _cpu(lambda: validate_lines(lines, tokenizer=tokenizer, max_length=1024)))
     no_lint_s, _ = _timed(lambda: validate_lines(lines, tokenizer=tokenizer, max_length=1024, lint=False))
     structure_s, _ = _timed(lambda: validate_lines(lines, lint=False))
 
@@ -61,7 +69,9 @@ def main() -> dict:
         "goal": "10,000 conversations validated with token counts in at most 10 s on this machine",
         "figures": {
             "validate_10k_s": round(full_s, 2),
+            "validate_10k_cpu_s": round(full_cpu_s, 2),
             "goal_met": full_s <= 10,
+            "load_average_1min": round(os.getloadavg()[0], 1),
             "validate_10k_without_lint_s": round(no_lint_s, 2),
             "structure_only_10k_s": round(structure_s, 2),
             "conversations_per_s": round(N / full_s),
@@ -73,7 +83,8 @@ def main() -> dict:
             f"{counted} of {report.examples} rows token-counted, {len(report.errors)} errors, {len(report.warnings)} warnings "
             f"(duplicates, lint). Token counts: batch-encoded rendered chat template (fast tokenizer, no offsets); "
             f"one-by-one arm tokenizes the same {SAMPLE} texts individually. Clinical lint uses studio.safety's rules "
-            "(learned=False). Tokenizer load is excluded from the validation time."
+            "(learned=False). Tokenizer load is excluded from the validation time. cpu_s is process CPU time (all threads), "
+            "a fairer figure when other work shares the 2 cores (see load_average_1min)."
         ),
     }
 
