@@ -59,7 +59,7 @@ def check_user_message(
     used = False
     # The learned match can only raise the level; it never overrules a rule that fired.
     if learned and norm and level != "urgent":
-        found = _learned_hits(norm, sents)
+        found = _learned_hits(norm, sents, {x.span.sentence for x in silenced})
         used = found is not None
         for hit in found or []:
             level = _max_level([level, hit.level])
@@ -81,14 +81,23 @@ def check_user_message(
     )
 
 
-def _learned_hits(norm: str, sents: list[str]) -> list[learned.LearnedHit] | None:
-    """Learned hits, or None when the embedder cannot load (the rules still protect)."""
+def _learned_hits(norm: str, sents: list[str], silenced: set[str]) -> list[learned.LearnedHit] | None:
+    """Learned hits, or None when the embedder cannot load (the rules still protect).
+
+    A unit is not judged by similarity when the rules already read it as safe: a sentence whose
+    rule match was negated or silenced by a context ("I don't want to die anymore", "I used to
+    cut"), an idiom ("work is killing me") or an in-session experience told as meaningful.
+    """
     try:
         index = learned.get_index()
     except (ImportError, OSError, RuntimeError) as exc:
         log.warning("safety: learned crisis check unavailable, using rules only: %s", exc)
         return None
-    hits = index.hits(learned.units_for(norm, sents))
+    veto = crisis_rules.LEARNED_VETO.pattern
+    units = [u for u in learned.units_for(norm, sents) if not veto.search(u) and not any(s in u for s in silenced)]
+    if not units:
+        return []
+    hits = index.hits(units)
     # One reason per exemplar is enough to explain the decision.
     seen: set[str] = set()
     return [h for h in sorted(hits, key=lambda h: -h.similarity) if not (h.exemplar.text in seen or seen.add(h.exemplar.text))]

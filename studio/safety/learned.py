@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 
 EXEMPLARS_PATH = Path(__file__).with_name("data") / "exemplars.jsonl"
 # Chosen by leave-one-out on the exemplar set only (``studio.safety.evaluate.exemplar_loo``), never
-# on the evaluation set: the highest recall with a false-alarm rate <= 0.05 (LOO: 0.31 / 0.044 with
-# the nearest neighbour; top-2/top-3 averages and a logistic regression on the embeddings did no
+# on the evaluation set: the highest recall with a false-alarm rate <= 0.05 on a small grid (LOO with
+# 284 exemplars: 0.40 / 0.050; top-2/top-3 averages and a logistic regression on the embeddings did no
 # better at that false-alarm rate). The learned part is a backstop behind the rules, not the gate.
-MIN_SIMILARITY = 0.50  # nearest positive must be at least this close
+MIN_SIMILARITY = 0.52  # nearest positive must be at least this close
 MIN_MARGIN = 0.12  # ...and this much closer than the nearest negative
 # Weaker evidence, softer action: a learned-only match below this is a check-in (concern), not the
 # fixed template. A design choice, not fitted.

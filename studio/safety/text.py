@@ -11,6 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+# Typed without apostrophes: "dont", "wasnt", "cant" -> "don't", "wasn't", "can't".
+_APOSTROPHE_LESS = re.compile(
+    r"\b(dont|cant|wont|didnt|isnt|wouldnt|doesnt|wasnt|werent|havent|hasnt|couldnt|shouldnt|arent|aint)\b"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+-\s+")
 # A clause boundary ends the reach of a negation: "I'm not okay, and I want to die" is not negated.
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|and|so|because|though|although|yet)\b")
@@ -31,8 +35,8 @@ def normalize(text: str) -> str:
     """Lowercase, unify quotes/dashes and whitespace; keeps accents (non-English rules need them)."""
     text = unicodedata.normalize("NFC", text or "").translate(_QUOTES).lower()
     text = re.sub(r"\bim\b", "i'm", text)
-    text = re.sub(r"\b(dont|cant|wont|didnt|isnt|wouldnt|doesnt)\b", lambda m: m.group(1)[:-1] + "'t", text)
-    text = text.replace("can''t", "can't").replace("won''t", "won't")
+    text = re.sub(_APOSTROPHE_LESS, lambda m: m.group(1)[:-1] + "'t", text)
+    text = re.sub(r"\bive\b", "i've", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
