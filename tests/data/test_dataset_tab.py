@@ -42,7 +42,7 @@ def opened(tab):
 def test_first_open_seeds_the_starter_and_shows_everything(tab, settings):
     state, up = opened(tab)
     assert state.name == "companion-starter" and len(state.convs) >= 120
-    assert len(up[tab.w.table]) == len(state.convs)
+    assert len(value(up, tab.w.table)["value"]) == len(state.convs)
     assert up[tab.w.summary].startswith("✅") and "0** errors" in up[tab.w.summary]
     assert "trained tokens" in up[tab.w.preview_count] and "ds-trained" in up[tab.w.preview]
     assert value(up, tab.w.hist)["value"]["count"].sum() == len(state.convs)
@@ -70,7 +70,8 @@ def test_edit_turns_undo_and_conversations(tab):
     bad = [r for r in up[tab.w.issues] if r[0] == 4]
     assert {r[2] for r in bad} == {"empty_content"}
     only_errors = tab.filter(state, "", "(all)", ["has errors"], 1024, request=None)
-    assert [r[0] for r in only_errors[tab.w.table]] == [4]
+    assert [r[0] for r in value(only_errors, tab.w.table)["value"]] == [4]
+    assert "1 of" in value(only_errors, tab.w.table)["label"]
     tab.turn_save(state, *FILTERS, 2, "user", "Is it normal to feel calm?", request=None)
     up = tab.turn_save(state, *FILTERS, 3, "assistant", "Many people feel calm afterwards. Tell your care team how it went.", request=None)
     assert up[tab.w.summary].startswith("✅")

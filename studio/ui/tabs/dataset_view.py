@@ -14,6 +14,7 @@ ISSUE_HEADERS = ["conversation", "severity", "code", "message"]
 TURN_HEADERS = ["turn", "role", "content"]
 VERSION_HEADERS = ["version", "examples", "saved at", "note", "author"]
 MAX_ISSUES_SHOWN = 500
+MAX_ROWS_SHOWN = 1000  # a browser table of 10,000 rows is slow to send after every edit; search narrows it
 
 
 def version_info(state: EditorState | None, latest: int | None = None) -> str:
@@ -61,8 +62,15 @@ def conversation_issues(state: EditorState | None) -> str:
     return "\n".join(f"- {'❌' if kind == 'error' else '⚠️'} `{i.code}`: {html.escape(i.message)}" for kind, i in found)
 
 
-def table(state: EditorState | None, query: str, tag: str, flags: list[str]) -> list[list]:
-    return table_rows(state, query, "" if tag in (None, "(all)") else tag, flags) if state else []
+def table(state: EditorState | None, query: str, tag: str, flags: list[str]):
+    """The conversations table update, its label saying how many match (and if only the first ones are shown)."""
+    import gradio as gr
+
+    rows = table_rows(state, query, "" if tag in (None, "(all)") else tag, flags) if state else []
+    label = f"Conversations: {len(rows)} of {len(state.convs) if state else 0} shown (click a row to edit)"
+    if len(rows) > MAX_ROWS_SHOWN:
+        label = f"Conversations: first {MAX_ROWS_SHOWN} of {len(rows)} matches shown (search to narrow; click a row to edit)"
+    return gr.Dataframe(value=rows[:MAX_ROWS_SHOWN], label=label)
 
 
 def issues(state: EditorState | None) -> list[list]:
