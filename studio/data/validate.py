@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,10 +100,13 @@ def _validate_rows(rows: list[Row], errors: list[Issue], tokenizer, max_length, 
         report.warnings += [Issue(row.line, code, f"line {row.line}: {msg}", row.index) for code, msg in found_warnings]
     broken = {i.index for i in report.errors}
     report.warnings += _duplicates(rows) + _schema_drift([r for r in rows if r.index not in broken])
-    if tokenizer is not None:
-        report.token_counts = _token_checks(report, tokenizer, max_length)
-    if lint:
-        _lint(report)
+    # The lint is Python and the tokenizer is Rust (it releases the GIL), so they overlap in a thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        linted = pool.submit(_lint, rows, broken) if lint else None
+        if tokenizer is not None:
+            report.token_counts = _token_checks(report, tokenizer, max_length)
+        if linted is not None:
+            report.warnings += linted.result()
     report.errors.sort(key=_order)
     report.warnings.sort(key=_order)
     report.stats = compute_stats(report, max_length)
@@ -235,16 +239,16 @@ def _trained_token_check(report: ValidationReport, tokenizer, convs: list[dict],
         report.errors.append(Issue(row.line, "no_trained_tokens", f"line {row.line}: zero trained tokens: the chat template drops the assistant text, so training would learn nothing", row.index))
 
 
-def _lint(report: ValidationReport) -> None:
+def _lint(rows: list[Row], broken: set[int | None]) -> list[Issue]:
     from studio.data.lint import Linter
 
     linter = Linter()
     if not linter.available:
-        report.warnings.append(Issue(None, "lint_unavailable", linter.reason))
-        return
-    bad = {i.index for i in report.errors}
-    for row in report.rows:
-        if row.index in bad or not isinstance(row.data, dict):
+        return [Issue(None, "lint_unavailable", linter.reason)]
+    out = []
+    for row in rows:
+        if row.index in broken or not isinstance(row.data, dict):
             continue
         for finding in linter.lint(row.data):
-            report.warnings.append(Issue(row.line, finding.code, f"line {row.line}: {finding.message}", row.index))
+            out.append(Issue(row.line, finding.code, f"line {row.line}: {finding.message}", row.index))
+    return out
