@@ -17,6 +17,7 @@ FORMAT_CHOICES = ("auto", "native", "openai", "sharegpt", "alpaca", "csv", "hf")
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="Validate, convert, split and manage chat datasets.")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    data.set_defaults(handler=lambda args, settings: data.print_help() or 2)
 
     val = _cmd(sub, "validate", _validate, "Validate native chat JSONL (errors and warnings by line).")
     val.add_argument("path")
