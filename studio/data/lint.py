@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from studio.data.schema import is_renderable
 
+CACHE = 65536
 REPLY_CODES = {
     "dosing": "Assistant gives dosing information (defer to the prescribing clinician).",
     "medication_change": "Assistant suggests changing, stopping or combining medication (defer to the prescribing clinician).",
@@ -39,11 +41,13 @@ class Linter:
         self.reason = ""
         try:
             safety = importlib.import_module("studio.safety")
+            # Datasets repeat turns (the same refusal, the same greeting): each text is checked once per Linter.
             self.check_user_message = safety.check_user_message
-            self.check_reply = safety.check_reply
-            self.follows_crisis_protocol = safety.follows_crisis_protocol
-            self.defers_to_clinician = safety.defers_to_clinician
-            self.is_medication_question = safety.is_medication_question
+            self.check_reply = lru_cache(maxsize=CACHE)(safety.check_reply)
+            self.follows_crisis_protocol = lru_cache(maxsize=CACHE)(safety.follows_crisis_protocol)
+            self.defers_to_clinician = lru_cache(maxsize=CACHE)(safety.defers_to_clinician)
+            self.is_medication_question = lru_cache(maxsize=CACHE)(safety.is_medication_question)
+            self._crisis = lru_cache(maxsize=CACHE)(self._crisis_uncached)
             self.available = True
         except (ImportError, AttributeError) as exc:
             self.available = False
@@ -72,6 +76,9 @@ class Linter:
         return out
 
     def _is_crisis(self, user: str) -> bool:
+        return self._crisis(user)
+
+    def _crisis_uncached(self, user: str) -> bool:
         # Rules only (learned=False): deterministic, and fast enough for 10,000 conversations.
         try:
             verdict = self.check_user_message(user, learned=False)
