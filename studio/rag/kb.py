@@ -99,13 +99,15 @@ class KnowledgeBase:
         if not path.is_file():
             raise IngestError(f"{path}: no such file.")
         kind_of(name)
-        size = path.stat().st_size
+        self._check_size(name, path.stat().st_size)  # before reading: a huge file is never loaded
+        return path.read_bytes()
+
+    def _check_size(self, name: str, size: int) -> None:
         if size > self.settings.upload_limit_bytes:
             raise IngestError(
                 f"{name}: {size / 1e6:.1f} MB is over the upload limit of {self.settings.upload_limit_mb} MB "
                 "(STUDIO_UPLOAD_LIMIT_MB). Split the document or raise the limit."
             )
-        return path.read_bytes()
 
     def add_documents(
         self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None, errors: Sequence[str] = ()
@@ -114,6 +116,7 @@ class KnowledgeBase:
         parsed, errors = [], list(errors)
         for name, data in files:
             try:
+                self._check_size(name, len(data))
                 parsed.append(self._parse(name, data))
             except IngestError as exc:
                 errors.append(str(exc))
