@@ -62,6 +62,7 @@ class DatasetHandlers(DatasetIOHandlers):
 
     def _view(self, state, filters, status: str = "", revalidate: bool = True, turn: int | None = None, extra: dict | None = None) -> dict:
         from studio.data import editor
+        from studio.data.schema import tags_of
 
         query, tag, flags, max_length = filters
         w = self.w
@@ -78,7 +79,7 @@ class DatasetHandlers(DatasetIOHandlers):
             w.table: view.table(state, query, tag if tag in tags else "(all)", flags or []),
             w.tag: gr.Dropdown(choices=tags, value=tag if tag in tags else "(all)"),
             w.title: view.conversation_title(state),
-            w.tags: ", ".join(t for t in (conv or {}).get("tags", []) if isinstance(t, str)) if isinstance(conv, dict) else "",
+            w.tags: ", ".join(tags_of(conv)) if isinstance(conv, dict) else "",
             w.turns: view.turns(state),
             w.conv_issues: view.conversation_issues(state),
             w.summary: view.summary(state, live=len(state.convs) <= editor.LIVE_LIMIT),
