@@ -76,8 +76,9 @@ def test_crisis_message_in_chat_gets_the_template_first_with_the_disclosure(app)
 
     client = Client(app, verbose=False)
     history, _ = client.predict("I have the pills ready and I am going to end my life tonight", [], api_name="/chat")
-    assert "not a therapist" in (history[0].get("metadata") or {}).get("title", "")
-    assert history[1]["role"] == "user" and "988" in text_of(history[-1])
+    assert history[0]["role"] == "user"
+    assert "not a therapist" in (history[1].get("metadata") or {}).get("title", "")
+    assert "988" in text_of(history[-1]) and len(history) == 3
 
 
 @pytest.mark.slow

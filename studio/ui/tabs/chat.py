@@ -124,10 +124,12 @@ def build(ctx: AppContext) -> None:
         try:
             gen = GenerationSettings(max_new_tokens=int(max_tokens), temperature=float(temp), top_p=float(top), seed=int(seed_value or 0))
             updates = chat_stream(message, history, model_ref or "base", settings, system=custom, rag=bool(rag), gen=gen, region=region_code or None)
-            if not any(turn.get("role") == "user" for turn in history):
+            first = not any(turn.get("role") == "user" for turn in history)
+            history.append({"role": "user", "content": message})
+            if first:  # the companion's first reply opens with the disclosure (a titled, UI-only bubble)
                 notice = disclosure_body(region_code or settings.region, settings.clinic_phone)
                 history.append({"role": "assistant", "content": notice, "metadata": {"title": DISCLOSURE_TITLE}})
-            history += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+            history.append({"role": "assistant", "content": ""})
             for update in updates:
                 history[-1]["content"] = LOADING if update.status == "loading" else update.text
                 if update.status == "done":
