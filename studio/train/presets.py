@@ -32,10 +32,13 @@ class Hardware:
 
 
 def cpu_cores() -> int:
+    """Cores this process may use; an explicit OMP_NUM_THREADS (a shared machine, a benchmark) caps it."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(cores, int(limit)) if limit.isdigit() and int(limit) > 0 else cores
 
 
 def detect_hardware() -> Hardware:
@@ -54,7 +57,9 @@ def detect_hardware() -> Hardware:
 
 def model_shape(base_dir: str | None) -> dict[str, Any]:
     """Parameter count (estimated from weight files) and sizes from a local model folder, if known."""
-    if not base_dir or not Path(base_dir).is_dir():
+    if base_dir and not Path(base_dir).is_dir():
+        return _hub_shape(base_dir)
+    if not base_dir:
         return {}
     path = Path(base_dir)
     shape: dict[str, Any] = {}
@@ -68,6 +73,21 @@ def model_shape(base_dir: str | None) -> dict[str, Any]:
     if weight_bytes:
         shape["params"] = int(weight_bytes / (4 if "32" in dtype else 2))
     return shape
+
+
+def _hub_shape(repo_id: str) -> dict[str, Any]:
+    """For a hub id, read the parameter count from the safetensors headers and the config (small requests)."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or repo_id.count("/") != 1:
+        return {}
+    try:
+        from huggingface_hub import get_safetensors_metadata, hf_hub_download
+
+        shape: dict[str, Any] = {"params": sum(get_safetensors_metadata(repo_id).parameter_count.values())}
+        cfg = json.loads(Path(hf_hub_download(repo_id, "config.json")).read_text())
+        shape.update({k: cfg.get(k) for k in ("hidden_size", "num_hidden_layers", "vocab_size") if cfg.get(k)})
+        return shape
+    except Exception:  # unknown size: the preset then keeps 16-bit weights unless told otherwise
+        return {}
 
 
 def _per_sample_bytes(shape: dict[str, Any], max_length: int) -> float:

@@ -68,3 +68,12 @@ def test_qlora_preset_and_explicit_quantization(tmp_path):
 def test_model_shape_of_embedded_model(embedded_model_dir):
     shape = model_shape(str(embedded_model_dir))
     assert shape["hidden_size"] == 576 and 120e6 < shape["params"] < 150e6
+
+
+def test_omp_num_threads_caps_torch_threads(monkeypatch):
+    from studio.train.presets import cpu_cores
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_cores() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
+    assert cpu_cores() >= 1
