@@ -110,11 +110,14 @@ def test_validate_conversations_numbers_like_the_stored_file():
     assert report.issues_for(1)[0][0] == "error"
 
 
-def test_lint_is_skipped_gracefully_or_runs(monkeypatch):
+def test_lint_is_skipped_gracefully_without_the_safety_layer(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "studio.safety", None)  # makes `import studio.safety` fail
     report = validate_lines(GOOD)
-    assert report.stats["lint"] in ("on", "skipped")
-    if report.stats["lint"] == "skipped":
-        assert codes(report, "warnings") == [(None, "lint_unavailable")]
+    assert report.ok and report.stats["lint"] == "skipped"
+    assert codes(report, "warnings") == [(None, "lint_unavailable")]
+    assert "safety layer is not available" in report.warnings[0].message
 
 
 @pytest.mark.parametrize(
