@@ -47,9 +47,11 @@ def build(ctx: AppContext) -> None:
         event(lambda name: (name or "").strip(), rater, rater_store, queue=False, api_visibility="private")
 
     set_names, prompts_of = _prompt_helpers(settings)
+    names = set_names()
+    first = "probe-set" if "probe-set" in names else (names[0] if names else None)
     with gr.Row():
-        prompt_set = gr.Dropdown(set_names(), value=None, label="Prompt set", elem_id="arena-set", scale=1)
-        picked = gr.Dropdown([], value=None, label="Prompt from the set", elem_id="arena-picked", scale=3)
+        prompt_set = gr.Dropdown(names, value=first, label="Prompt set", elem_id="arena-set", scale=1)
+        picked = gr.Dropdown(_safe(prompts_of, first), value=None, label="Prompt from the set", elem_id="arena-picked", scale=3)
     typed = gr.Textbox(label="…or type a prompt", lines=2, elem_id="arena-prompt")
     start = gr.Button("Start a battle", variant="primary", elem_id="arena-start")
     battle_id = gr.Textbox(label="Battle", interactive=False, max_lines=1, elem_id="arena-battle-id")
@@ -134,6 +136,14 @@ def _prompt_helpers(settings):
         return [(f"[{p['category']}] {p['prompt']}" if p.get("category") else p["prompt"], p["prompt"]) for p in items]
 
     return set_names, prompts_of
+
+
+def _safe(load, name):
+    """Prompts for the first screen; a broken prompt file must not stop the app from starting."""
+    try:
+        return load(name)
+    except gr.Error:
+        return []
 
 
 def _reveal_text(result: dict) -> str:

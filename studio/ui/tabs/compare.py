@@ -48,7 +48,8 @@ def build(ctx: AppContext) -> None:
     with gr.Row():
         model_a = gr.Dropdown(["base"], value="base", label="Model A", allow_custom_value=True, elem_id="compare-model-a",
                               info="'base', a finished run, a hub id or a local path")
-        model_b = gr.Dropdown(["base"], value="base", label="Model B", allow_custom_value=True, elem_id="compare-model-b")
+        model_b = gr.Dropdown(["base"], value="base", label="Model B", allow_custom_value=True, elem_id="compare-model-b",
+                              info="the tuned run to judge, usually")
     ctx.shared["compare.model_b"] = model_b
 
     def refresh(current):
