@@ -12,6 +12,7 @@ from studio.safety.guard import (
     follows_crisis_protocol,
     is_medication_question,
 )
+from studio.safety.pipeline import SafeReply, finalize_reply, safe_reply
 from studio.safety.resources import (
     DISCLOSURE,
     REGIONS,
@@ -29,6 +30,7 @@ __all__ = [
     "DISCLOSURE",
     "REGIONS",
     "CrisisCheck",
+    "SafeReply",
     "GuardCheck",
     "TemplateError",
     "check_reply",
@@ -36,11 +38,13 @@ __all__ = [
     "concern_text",
     "crisis_template",
     "defers_to_clinician",
+    "finalize_reply",
     "first_message_notice",
     "follows_crisis_protocol",
     "is_medication_question",
     "load_crisis_template",
     "region_for",
     "reset_crisis_template",
+    "safe_reply",
     "save_crisis_template",
 ]

@@ -94,10 +94,7 @@ def _learned_hits(norm: str, sents: list[str], silenced: set[str]) -> list[learn
         log.warning("safety: learned crisis check unavailable, using rules only: %s", exc)
         return None
     veto = crisis_rules.LEARNED_VETO.pattern
-    units = [u for u in learned.units_for(norm, sents) if not veto.search(u) and not any(s in u for s in silenced)]
-    if not units:
-        return []
-    hits = index.hits(units)
+    hits = index.message_hits(norm, sents, lambda unit: not veto.search(unit) and not any(s in unit for s in silenced))
     # One reason per exemplar is enough to explain the decision.
     seen: set[str] = set()
     return [h for h in sorted(hits, key=lambda h: -h.similarity) if not (h.exemplar.text in seen or seen.add(h.exemplar.text))]

@@ -20,7 +20,8 @@ CODES = ("dosing", "medication_change", "diagnosis", "driving", "delusion_agreem
 
 _OPENING = "Thank you for trusting me with this."
 _CLOSING = (
-    f"I'm an {DISCLOSURE}, so I want to make sure you get a safe answer from the people who know your history. "
+    f"I'm an {DISCLOSURE}, so I want to make sure you get a safe answer from your prescribing clinician or care team, "
+    "who know your history. "
     "If it would help, we can put your question into words together so it's easy to bring to them."
 )
 _REPLACEMENTS = {
@@ -32,7 +33,7 @@ _REPLACEMENTS = {
     "diagnosis": "I'm not able to diagnose anything. What you're noticing is worth sharing with your care team, "
     "who can look at the whole picture with you.",
     "driving": "Please don't drive for the rest of the day after a session, even if you feel clear; arrange a ride or "
-    "a taxi, and follow your clinic's instructions about when driving is safe again.",
+    "a taxi, and follow your care team's instructions about when driving is safe again.",
     "delusion_agreement": "I can't confirm that, but I can hear how real and intense this feels for you. It would "
     "really help to tell your care team about it soon, and if you ever feel unsafe, reach out to them or to "
     "emergency services right away.",

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ MIN_MARGIN = 0.12  # ...and this much closer than the nearest negative
 # Weaker evidence, softer action: a learned-only match below this is a check-in (concern), not the
 # fixed template. A design choice, not fitted.
 URGENT_SIMILARITY = 0.70
-MAX_UNITS = 12  # whole message + up to 11 sentences per check (bounds latency)
+MAX_UNITS = 12  # the whole message + up to 11 sentences per check (bounds latency)
 
 _LOCK = threading.Lock()
 _INDEX: ExemplarIndex | None = None
@@ -101,14 +102,39 @@ class ExemplarIndex:
     def similarities(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts) @ self.matrix.T
 
-    def hits(self, units: list[str], exclude: set[int] | None = None) -> list[LearnedHit]:
-        """Units whose nearest positive exemplar wins; ``exclude`` drops exemplars (leave-one-out)."""
+    def hits(self, units: list[str]) -> list[LearnedHit]:
+        """Units whose nearest positive exemplar is close enough and clearly closer than any negative."""
         sims = self.similarities(units)
-        if exclude:
-            sims[:, sorted(exclude)] = -1.0
-        return [hit for unit, row in zip(units, sims, strict=True) if (hit := self._judge(unit, row))]
+        return [hit for unit, row in zip(units, sims, strict=True) if (hit := self.judge(unit, row))]
 
-    def _judge(self, unit: str, row: np.ndarray) -> LearnedHit | None:
+    def message_hits(self, text: str, sentences: list[str], allowed: Callable[[str], bool]) -> list[LearnedHit]:
+        """Judge a message and, when it has several sentences, each sentence too.
+
+        Only the sentences are encoded; the whole message is judged by the normalized mean of their
+        vectors (MiniLM mean-pools tokens, so this is close to encoding it again, at half the cost).
+        ``allowed`` says which units may be judged at all.
+        """
+        if len(sentences) <= 1:
+            return self.hits([text]) if allowed(text) else []
+        longest = sorted(sentences, key=len, reverse=True)[: MAX_UNITS - 1]
+        whole_ok = allowed(text)
+        chosen = longest if whole_ok else [s for s in longest if allowed(s)]
+        if not chosen:
+            return []
+        vectors = self.embed(chosen)
+        units, rows = [], []
+        if whole_ok:
+            mean = vectors.mean(axis=0)
+            units.append(text)
+            rows.append(mean / (np.linalg.norm(mean) or 1.0))
+        for sentence, vector in zip(chosen, vectors, strict=True):
+            if allowed(sentence):
+                units.append(sentence)
+                rows.append(vector)
+        sims = np.stack(rows) @ self.matrix.T
+        return [hit for unit, row in zip(units, sims, strict=True) if (hit := self.judge(unit, row))]
+
+    def judge(self, unit: str, row: np.ndarray) -> LearnedHit | None:
         pos = np.where(self.positive, row, -1.0)
         neg = np.where(~self.positive, row, -1.0)
         best, worst = int(pos.argmax()), int(neg.argmax())
@@ -129,11 +155,3 @@ def get_index() -> ExemplarIndex:
             if _INDEX is None:
                 _INDEX = ExemplarIndex(load_embedder(), load_exemplars())
     return _INDEX
-
-
-def units_for(text: str, sentences: list[str]) -> list[str]:
-    """What to embed: the whole message, plus its sentences when there are several."""
-    units = [text]
-    if len(sentences) > 1:
-        units += sorted(sentences, key=len, reverse=True)[: MAX_UNITS - 1]
-    return units

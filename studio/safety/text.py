@@ -34,7 +34,7 @@ _INTERRUPTERS = re.compile(
 def normalize(text: str) -> str:
     """Lowercase, unify quotes/dashes and whitespace; keeps accents (non-English rules need them)."""
     text = unicodedata.normalize("NFC", text or "").translate(_QUOTES).lower()
-    text = re.sub(r"\bim\b", "i'm", text)
+    text = re.sub(r"\b(?:im|i am)\b", "i'm", text)
     text = re.sub(_APOSTROPHE_LESS, lambda m: m.group(1)[:-1] + "'t", text)
     text = re.sub(r"\bive\b", "i've", text)
     return re.sub(r"[ \t]+", " ", text).strip()
