@@ -126,3 +126,9 @@ def open_accordion(scope, title: str) -> None:
 def click_row(table, text: str) -> None:
     """Click the first cell of the first row of a gr.Dataframe (a virtual grid) that contains ``text``."""
     table.get_by_role("row").filter(has_text=text).first.get_by_role("gridcell").first.click()
+
+
+def screenshot(page, name: str) -> None:
+    """An extra full-page screenshot mid-journey (the ``page`` fixture saves the final one)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
