@@ -39,6 +39,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     install_log_redaction()
     ctx = AppContext(settings)
     with gr.Blocks(title="Companion Studio") as demo:
+        ctx.demo = demo
         gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
         if auth_mode(settings) == "oauth":
             gr.LoginButton(elem_id="login")

@@ -14,6 +14,7 @@ from studio.ui.auth import Caller, caller, require_admin
 @dataclass
 class AppContext:
     settings: Settings
+    demo: gr.Blocks | None = None  # the app being built, for load events
     tabs: gr.Tabs | None = None
     # Widgets a tab offers to others, e.g. "compare.model_b" for "Compare with base".
     shared: dict[str, gr.components.Component] = field(default_factory=dict)

@@ -41,8 +41,9 @@ def build(ctx: AppContext) -> None:
     secret = hashlib.sha256(f"rater-name:{settings.data_dir.resolve()}".encode()).hexdigest()[:32]
     rater_store = gr.BrowserState("", storage_key="companion-studio-rater", secret=secret)
     gr.Markdown(INTRO)
-    rater = gr.Textbox(value=lambda saved: saved or "", inputs=[rater_store], label="Your name (remembered in this browser)",
-                       max_lines=1, elem_id="arena-rater")
+    rater = gr.Textbox(label="Your name (remembered in this browser)", max_lines=1, elem_id="arena-rater")
+    # Fill the name from the browser on load; a private event, so it is not a public API endpoint.
+    ctx.demo.load(lambda saved: saved or "", rater_store, rater, queue=False, api_visibility="private")
     for event in (rater.blur, rater.submit):
         event(lambda name: (name or "").strip(), rater, rater_store, queue=False, api_visibility="private")
 
@@ -78,7 +79,14 @@ def build(ctx: AppContext) -> None:
             yield (bid, text_a, text_b, WRITING, *_controls(False, False), "")
         yield (bid, text_a, text_b, "Both answers are ready: vote below.", *_controls(True, True), "")
 
-    def battle(typed_prompt, picked_prompt, rater_name):
+    def rater_id(typed_name: str, request: gr.Request | None) -> str:
+        """With a login, the signed-in name is the rater id; the local single admin types a name."""
+        from studio.ui.auth import auth_mode
+
+        return typed_name if auth_mode(settings) == "local" else ctx.caller(request).name
+
+    def battle(typed_prompt, picked_prompt, rater_name, request: gr.Request):
+        rater_name = rater_id(rater_name, request)
         from studio.compare.arena import CrisisPrompt, start_battle
 
         try:
@@ -101,7 +109,8 @@ def build(ctx: AppContext) -> None:
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
-    def vote(bid, winner, note, rater_name):
+    def vote(bid, winner, note, rater_name, request: gr.Request):
+        rater_name = rater_id(rater_name, request)
         from studio.compare.arena import vote as record
 
         try:
