@@ -18,15 +18,17 @@ class Context:
     """A sentence-level pattern that changes how a rule counts (e.g. "used to", "in the session").
 
     ``unless`` is checked on the whole message: when it matches, the context does not apply
-    ("I used to cut myself ... and last night I did it again").
+    ("I used to cut myself ... and last night I did it again"). With ``clause`` set, only the
+    clause around the match counts: "ask your doctor, but taking one more spray is fine" is advice.
     """
 
     name: str
     pattern: re.Pattern
     unless: re.Pattern | None = None
+    clause: bool = False
 
-    def applies(self, sentence: str, message: str) -> re.Match | None:
-        found = self.pattern.search(sentence)
+    def applies(self, sentence: str, message: str, at: int = 0) -> re.Match | None:
+        found = self.pattern.search(_clause_around(sentence, at) if self.clause else sentence)
         if found and self.unless is not None and self.unless.search(message):
             return None
         return found
@@ -42,6 +44,7 @@ class Rule:
     negatable: bool = True
     suppress: tuple[str, ...] = ()
     downgrade: tuple[str, ...] = ()
+    scope: str = "sentence"  # "message": matched across sentences ("I'm at the bridge. I keep looking down.")
 
 
 @dataclass(frozen=True)
@@ -71,34 +74,47 @@ def rule(id: str, category: str, level: str, pattern: str, label: str, **options
     return Rule(id, category, level, re.compile(pattern), label, **options)
 
 
-def context(name: str, pattern: str, unless: str | None = None) -> Context:
-    return Context(name, re.compile(pattern), re.compile(unless) if unless else None)
+def context(name: str, pattern: str, unless: str | None = None, clause: bool = False) -> Context:
+    return Context(name, re.compile(pattern), re.compile(unless) if unless else None, clause)
+
+
+_CLAUSE_SPLIT = re.compile(r",? but |; |however|,? though ")
+
+
+def _clause_around(sentence: str, at: int) -> str:
+    start = 0
+    for cut in _CLAUSE_SPLIT.finditer(sentence):
+        if cut.start() > at:
+            return sentence[start : cut.start()]
+        start = cut.end()
+    return sentence[start:]
 
 
 def match(
     rules: tuple[Rule, ...], sentences: list[str], contexts: dict[str, Context], message: str
 ) -> tuple[list[Hit], list[Suppressed]]:
-    """Run every rule on every sentence; first match per rule and sentence is enough."""
+    """Run every rule on every sentence (or once on the message); the first match per place is enough."""
     hits: list[Hit] = []
     silenced: list[Suppressed] = []
-    for sentence in sentences:
-        for r in rules:
-            found = r.pattern.search(sentence)
-            if not found:
-                continue
-            span = Span(sentence, found.start(), found.end())
-            if r.negatable and _negated(sentence, found):
-                silenced.append(Suppressed(r, span, "it is negated"))
-                continue
-            why = _context_hit(r.suppress, sentence, contexts, message)
-            if why:
-                silenced.append(Suppressed(r, span, f"the sentence reads as {why}"))
-                continue
-            lower = _context_hit(r.downgrade, sentence, contexts, message)
-            if lower and r.level == "urgent":
-                hits.append(Hit(r, span, "concern", f"lowered to concern: {lower}"))
-            else:
-                hits.append(Hit(r, span, r.level))
+    places = [(s, r) for s in sentences for r in rules if r.scope == "sentence"]
+    places += [(message, r) for r in rules if r.scope == "message"]
+    for sentence, r in places:
+        found = r.pattern.search(sentence)
+        if not found:
+            continue
+        span = Span(sentence, found.start(), found.end())
+        if r.negatable and _negated(sentence, found):
+            silenced.append(Suppressed(r, span, "it is negated"))
+            continue
+        why = _context_hit(r.suppress, sentence, contexts, message, found.start())
+        if why:
+            silenced.append(Suppressed(r, span, f"the sentence reads as {why}"))
+            continue
+        lower = _context_hit(r.downgrade, sentence, contexts, message, found.start())
+        if lower and r.level == "urgent":
+            hits.append(Hit(r, span, "concern", f"lowered to concern: {lower}"))
+        else:
+            hits.append(Hit(r, span, r.level))
     return hits, silenced
 
 
@@ -110,9 +126,9 @@ def _negated(sentence: str, found: re.Match) -> bool:
     return act is not None and negated(sentence, found.start("act"))
 
 
-def _context_hit(names: tuple[str, ...], sentence: str, contexts: dict[str, Context], message: str) -> str:
+def _context_hit(names: tuple[str, ...], sentence: str, contexts: dict[str, Context], message: str, at: int) -> str:
     for name in names:
-        found = contexts[name].applies(sentence, message)
+        found = contexts[name].applies(sentence, message, at)
         if found:
             return f"{name.replace('_', ' ')} ('{clip(found.group(0), 40)}')"
     return ""
