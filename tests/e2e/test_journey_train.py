@@ -53,7 +53,9 @@ def test_short_training_then_compare(studio, page):
     expect(progress).to_contain_text(f"step {STEPS}/{STEPS} · 100%", timeout=600_000)
     expect(summary).to_contain_text("succeeded", timeout=120_000)
     expect(summary).to_contain_text("final loss")
-    expect(page.locator("#train-log textarea")).to_have_value(re.compile(rf"step {STEPS}, loss [0-9.]+.*Succeeded", re.S))
+    expect(page.locator("#train-log textarea")).to_have_value(
+        re.compile(rf"step {STEPS}, loss [0-9.]+.*Succeeded", re.S)
+    )
     expect(page.locator("#train-history")).to_contain_text("succeeded")
     expect(page.locator("#train-stop")).to_be_disabled()
 
