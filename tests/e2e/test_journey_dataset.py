@@ -20,12 +20,18 @@ CONVERSATIONS = [
     [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "How can I get ready for tomorrow's session?"},
-        {"role": "assistant", "content": "A quiet morning, a light meal as your clinic advised, and one intention written down can help."},
+        {
+            "role": "assistant",
+            "content": "A quiet morning, a light meal as your clinic advised, and one intention written down can help.",
+        },
     ],
     [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "Can you change my medication?"},
-        {"role": "assistant", "content": "I can't: medication questions belong with your prescribing clinician. I can help you list your questions."},
+        {
+            "role": "assistant",
+            "content": "I can't: medication questions belong with your prescribing clinician. I can help you list your questions.",
+        },
     ],
 ]
 FIX = "Writing a few words in a journal right after each session makes it easier to remember and to bring up with your care team."
