@@ -25,7 +25,7 @@ from pathlib import Path
 
 PROMPT = "I have my first ketamine session next week. What are some ways I can prepare, and what should I ask my care team?"
 SYSTEM = "You are a warm, careful AI companion for people in ketamine-assisted therapy."
-NEW_TOKENS = int(os.environ.get("BENCH_COMPARE_TOKENS", "48"))
+NEW_TOKENS = int(os.environ.get("BENCH_COMPARE_TOKENS", "64"))
 REPEATS = int(os.environ.get("BENCH_COMPARE_REPEATS", "3"))
 RUN_ID = "bench-lora"
 

@@ -95,7 +95,9 @@ def eval_metrics(model_a: str, model_b: str, split: EvalSplit, settings: Setting
               "conversations": len(convs), "tokens": totals[0][1]}
     for key, model, (loss_sum, tokens) in zip(("a", "b"), (model_a, model_b), totals, strict=True):
         loss = loss_sum / tokens
-        result[key] = {"model": model, "loss": round(loss, 4), "perplexity": round(math.exp(min(loss, 50)), 3)}
+        # Per side: models on different bases may tokenize differently (then perplexities are not comparable).
+        result[key] = {"model": model, "loss": round(loss, 4), "perplexity": round(math.exp(min(loss, 50)), 3),
+                       "tokens": tokens}
     return result
 
 

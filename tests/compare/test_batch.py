@@ -9,6 +9,7 @@ import pytest
 from studio.cli import main
 from studio.compare.metrics import EvalSplit, eval_metrics, split_for
 from studio.compare.prompts import EXAMPLES_DIR, PromptSetError, list_prompt_sets, load_prompts
+from studio.compare.side_by_side import CompareError
 from tests.compare.conftest import RUN_ID
 from tests.compare.helpers import TRAIN_TEXTS
 
@@ -77,10 +78,12 @@ def test_eval_metric_scores_both_models(tuned_settings, tmp_path):
     assert alone["a"]["loss"] == pytest.approx(tuned["loss"], abs=1e-4)
 
 
-def test_eval_split_defaults_follow_the_run(tuned_settings):
-    (tuned_settings.runs_dir / RUN_ID / "config.yaml").write_text("base_model: embedded\ndataset: starter\neval_fraction: 0.2\nseed: 5\n")
-    try:
-        assert split_for(("base", RUN_ID), None, None, None, tuned_settings) == EvalSplit("starter", 0.2, 5)
-        assert split_for(("base", RUN_ID), "other.jsonl", None, None, tuned_settings) == EvalSplit("other.jsonl", 0.1, 42)
-    finally:
-        (tuned_settings.runs_dir / RUN_ID / "config.yaml").write_text("base_model: embedded\n")
+def test_eval_split_defaults_follow_the_run(settings):
+    run_dir = settings.runs_dir / "run-x"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("base_model: embedded\ndataset: starter\neval_fraction: 0.2\nseed: 5\n")
+    assert split_for(("base", "run-x"), None, None, None, settings) == EvalSplit("starter", 0.2, 5)
+    assert split_for(("base", "run-x"), "other.jsonl", None, None, settings) == EvalSplit("other.jsonl", 0.1, 42)
+    assert split_for(("base", "run-x"), "starter", 0.0, None, settings) == EvalSplit("starter", 0.0, 5)
+    with pytest.raises(CompareError, match="Choose a dataset"):
+        split_for(("base", "base"), None, None, None, settings)

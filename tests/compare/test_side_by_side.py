@@ -72,3 +72,17 @@ def test_urgent_prompt_shows_the_crisis_template_and_calls_no_model(settings):
 def test_crisis_mode_is_reported(settings):
     updates = list(stream_pair("base", "base", "I want to kill myself tonight.", None, GenerationSettings(), settings))
     assert len(updates) == 1 and updates[0].mode == CRISIS
+
+
+def test_closing_the_stream_stops_generation_and_frees_the_model(tuned_settings):
+    gen = GenerationSettings(max_new_tokens=400, temperature=0.0, seed=0)
+    stream = stream_pair("base", RUN_ID, "Tell me a long story about the sea.", None, gen, tuned_settings)
+    seen = 0
+    for update in stream:
+        seen += update.status == "generating"
+        if seen == 3:
+            break
+    stream.close()  # what Gradio does when the browser goes away
+    loaded = model_cache(tuned_settings).get_base("embedded")
+    assert loaded.lock.acquire(blocking=False)  # the worker has ended: nothing holds the model
+    loaded.lock.release()
