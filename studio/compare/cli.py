@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     arena = subparsers.add_parser("arena", help="Blind arena votes: statistics, export, import.")
     sub = arena.add_subparsers(dest="arena_command", metavar="ACTION")
-    stats = _cmd(sub, "stats", _stats, "Win rates with bootstrap 95% intervals, tie and both-bad rates.")
+    stats = _cmd(sub, "stats", _stats, "Win rates with bootstrap 95%% intervals, tie and both-bad rates.")
     stats.add_argument("--votes", default=None, help="an exported votes JSONL (default: the studio's vote store)")
     stats.add_argument("--resamples", type=int, default=1000)
     stats.add_argument("--seed", type=int, default=0, help="bootstrap seed")

@@ -90,3 +90,10 @@ def test_cli_stats_json_from_file_and_store(settings, tmp_path, monkeypatch, cap
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{}\n")
     assert main(["arena", "stats", "--votes", str(bad), "--json"]) == 2
+
+
+@pytest.mark.parametrize("argv", [["arena", "--help"], ["arena", "stats", "--help"], ["compare", "--help"]])
+def test_cli_help_renders(argv, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0 and "usage" in capsys.readouterr().out
