@@ -12,8 +12,8 @@ import pytest
 from studio.ui.app import build_app, launch_kwargs
 from tests.conftest import free_port
 
-# What a rater may call: chatting, the arena, and read-only refreshes they need for those tabs.
-RATER_ENDPOINT_PREFIXES = ("/chat", "/arena")
+# What a rater may call: chatting and the blind arena. Everything else is for admins.
+RATER_ENDPOINTS = {"/chat", "/arena_battle", "/arena_regenerate", "/arena_vote"}
 
 
 def sample_value(param: dict, tmp_path):
@@ -69,7 +69,7 @@ def test_every_admin_endpoint_refuses_a_rater(locked_app, tmp_path):
     settings, url = locked_app
     rater = Client(url, auth=("dr-okafor", "rater-pw-456"), verbose=False)
     endpoints = rater.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    admin_only = {name: spec for name, spec in endpoints.items() if not name.startswith(RATER_ENDPOINT_PREFIXES)}
+    admin_only = {name: spec for name, spec in endpoints.items() if name not in RATER_ENDPOINTS}
     for required in ("/start_training", "/stop_training", "/kb_add", "/dataset_save"):
         assert required in endpoints, f"{required} is missing from the API"
     before = snapshot(settings.data_dir)
