@@ -40,8 +40,9 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
         raise ModelLoadError("No model given. Use 'base', a run id, a hub id or a local path.")
     if ref == "base":
         return ModelRef(label="base", base=settings.base_model)
+    # A run id is a plain folder name; anything with a path separator is a hub id or a path.
     run_dir = settings.runs_dir / ref
-    if run_dir.is_dir():
+    if "/" not in ref and "\\" not in ref and run_dir.is_dir():
         adapter = run_dir / "adapter"
         if not (adapter / "adapter_config.json").is_file():
             raise ModelLoadError(f"Run {ref} has no adapter yet (has it finished training?).")

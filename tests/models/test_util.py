@@ -55,3 +55,17 @@ def test_schema_version_mismatch_is_explained(settings):
     (settings.data_dir / STAMP).write_text("99\n")
     with pytest.raises(SettingsError, match="newer Companion Studio"):
         check_schema(settings)
+
+
+def test_absolute_model_path_is_not_taken_for_a_run(settings, tmp_path):
+    """Regression: runs_dir / "/abs/path" is "/abs/path", which used to be read as a run folder."""
+    from studio.models.loader import resolve
+
+    model_dir = tmp_path / "my-model"
+    model_dir.mkdir()
+    ref = resolve(str(model_dir), settings)
+    assert ref.base == str(model_dir) and ref.adapter_dir is None
+    run = settings.runs_dir / "run-1" / "adapter"
+    run.mkdir(parents=True)
+    (run / "adapter_config.json").write_text('{"base_model_name_or_path": "embedded"}')
+    assert resolve("run-1", settings).adapter_name == "run-1"
