@@ -85,16 +85,21 @@ def _learned_hits(norm: str, sents: list[str], silenced: set[str]) -> list[learn
     """Learned hits, or None when the embedder cannot load (the rules still protect).
 
     A unit is not judged by similarity when the rules already read it as safe: a sentence whose
-    rule match was negated or silenced by a context ("I don't want to die anymore", "I used to
-    cut"), an idiom ("work is killing me") or an in-session experience told as meaningful.
+    rule match was negated or silenced by a context ("I don't want to die anymore"), one told in
+    the past tense as recovery ("my ex used to threaten me, I'm safe now"), an idiom ("work is
+    killing me") or an in-session experience told as meaningful.
     """
     try:
         index = learned.get_index()
     except (ImportError, OSError, RuntimeError) as exc:
         log.warning("safety: learned crisis check unavailable, using rules only: %s", exc)
         return None
-    veto = crisis_rules.LEARNED_VETO.pattern
-    hits = index.message_hits(norm, sents, lambda unit: not veto.search(unit) and not any(s in unit for s in silenced))
+    veto, past = crisis_rules.LEARNED_VETO.pattern, crisis_rules.CONTEXTS["recovery"]
+
+    def allowed(unit: str) -> bool:
+        return not (veto.search(unit) or past.applies(unit, norm) or any(s in unit for s in silenced))
+
+    hits = index.message_hits(norm, sents, allowed)
     # One reason per exemplar is enough to explain the decision.
     seen: set[str] = set()
     return [h for h in sorted(hits, key=lambda h: -h.similarity) if not (h.exemplar.text in seen or seen.add(h.exemplar.text))]

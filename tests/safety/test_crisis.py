@@ -134,3 +134,14 @@ def test_rules_only_never_loads_the_embedder():
         "assert 'sentence_transformers' not in sys.modules and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_no_pattern_carries_an_fstring_accident():
+    """A single-brace quantifier inside an rf-string silently becomes a tuple: "{0,40}" -> "(0, 40)"."""
+    import re
+
+    from studio.safety import crisis_rules, guard_rules
+
+    rules = crisis_rules.RULES + crisis_rules.NON_ENGLISH + guard_rules.RULES
+    patterns = [r.pattern.pattern for r in rules] + [c.pattern.pattern for c in crisis_rules.CONTEXTS.values()]
+    assert not [p for p in patterns if re.search(r"[({]\d+, \d+[)}]", p)]
