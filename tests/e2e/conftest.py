@@ -128,7 +128,12 @@ def click_row(table, text: str) -> None:
     table.get_by_role("row").filter(has_text=text).first.get_by_role("gridcell").first.click()
 
 
-def screenshot(page, name: str) -> None:
-    """An extra full-page screenshot mid-journey (the ``page`` fixture saves the final one)."""
+def screenshot(page, name: str, scroll_to: str | None = None) -> None:
+    """An extra screenshot mid-journey (the ``page`` fixture saves the final one).
+
+    With ``scroll_to`` (a selector), just the window scrolled to that element: a README-sized picture.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if scroll_to:
+        page.locator(scroll_to).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=scroll_to is None)

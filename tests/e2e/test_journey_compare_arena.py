@@ -50,7 +50,7 @@ def test_side_by_side_then_blind_battle_vote_and_stats(tuned_studio, page):
     expect(info_b).to_contain_text(run_id)
     expect(page.locator("#compare-answer-a textarea")).not_to_have_value("")
     expect(page.locator("#compare-answer-b textarea")).not_to_have_value("")
-    screenshot(page, "journey-compare")
+    screenshot(page, "journey-compare", scroll_to="#compare-model-a")
 
     # --- Arena: an admin keeps answers short for this session (Arena settings), then a blind battle.
     open_tab(page, "arena")
@@ -91,3 +91,4 @@ def test_side_by_side_then_blind_battle_vote_and_stats(tuned_studio, page):
     expect(table).to_contain_text(run_id)
     expect(table).to_contain_text("dr-rivera")
     expect(page.locator("#arena-stats-plot svg")).to_be_visible()
+    screenshot(page, "journey-arena-vote", scroll_to="#arena-battle-id")

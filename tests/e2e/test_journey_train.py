@@ -61,7 +61,6 @@ def test_short_training_then_compare(studio, page):
 
     compare = page.locator("#train-compare")
     expect(compare).to_be_visible(timeout=30_000)
-    screenshot(page, "journey-train-finished")
     # The loss plot draws one line through every logged step, on numeric axes (loss is a number, not a category).
     plot = page.locator("#train-loss-plot")
     line = plot.locator("[aria-roledescription='line mark']")
@@ -73,6 +72,7 @@ def test_short_training_then_compare(studio, page):
     expect(plot.locator("[aria-roledescription=axis]").nth(1)).to_have_attribute(
         "aria-label", re.compile(r"Y-axis titled 'loss' for a linear scale")
     )
+    screenshot(page, "journey-train-progress", scroll_to="#train-message")
 
     compare.click()
     expect(page.locator("#tab-compare-button")).to_have_attribute("aria-selected", "true")
