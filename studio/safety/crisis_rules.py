@@ -86,7 +86,7 @@ _OTHER = (
 )
 _INTENT = (
     r"(?:want(?:ed)? to|wanna|going to|gonna|will|i'll|i'd|plan(?:ning)? to|urges? to|thought about|think(?:ing)? about|"
-    r"thoughts of|could (?:really )?|ready to|about to|decided to|(?:scared|afraid|terrified) i(?:'ll| will| might| could)|"
+    r"thoughts of|could(?: really)?|ready to|about to|decided to|(?:scared|afraid|terrified) i(?:'ll| will| might| could)|"
     r"might|feel like)"
 )
 _HARM_VERB = r"(?:kill|hurt|stab|shoot|strangle|choke|poison|attack|beat|hit|punch|harm|murder|smother|suffocate|drown|shake)(?:ing)?"

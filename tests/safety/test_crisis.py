@@ -25,6 +25,7 @@ URGENT = [
     ("My chest hurts and it's crushing", "overdose_medical"),
     ("My boyfriend took something and he won't wake up", "overdose_medical"),
     ("I'm going to stab my neighbour", "harm_to_others"),
+    ("I'm so mad I could really hurt somebody", "harm_to_others"),
     ("My husband hit me and I'm scared", "harm_from_others"),
     ("He threatened to kill me", "harm_from_others"),
     ("The voices tell me to jump off the roof", "command_hallucination"),
