@@ -1,4 +1,4 @@
-"""Safety layer latency: one crisis check / reply check after the embedder is loaded.
+"""Safety layer latency (one crisis check / reply check after the embedder is loaded) and quality.
 
 Goal (issue 8): a check takes at most 20 ms after load. Measured on every user message of the
 evaluation set, interleaving the arms per message (full check, rules only, one raw MiniLM encode)
@@ -47,7 +47,17 @@ def main() -> dict:
         for text in replies:
             guard.append(_ms(lambda t=text: check_reply(t)))
     p95 = _p(full, 0.95)
+    report = evaluate.run()
+    quality = {
+        "main_crisis_recall": report["crisis"]["recall"],
+        "main_crisis_false_alarm_rate": report["crisis"]["false_alarm_rate"],
+        "main_guard_recall": report["guard"]["recall"],
+        "main_guard_false_alarm_rate": report["guard"]["false_alarm_rate"],
+        "exemplar_loo_recall": report["exemplar_loo"]["recall"],
+        "exemplar_loo_false_alarm_rate": report["exemplar_loo"]["false_alarm_rate"],
+    }
     figures = {
+        **quality,
         "embedder_load_s": round(load_s, 2),
         "check_p50_ms": _p(full, 0.5),
         "check_p95_ms": p95,
@@ -63,8 +73,10 @@ def main() -> dict:
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
     met = p95 <= GOAL_MS
+    rows = [{"set": name, **blind} for name, blind in evaluate.BLIND_FIRST_RUNS.items()]
     return {
-        "title": "Safety layer: crisis check and output guard latency",
+        "title": "Safety layer: crisis check and output guard latency and quality",
+        "rows": rows,
         "goal": f"a crisis check takes at most {GOAL_MS:.0f} ms after load (p95 over the evaluation messages)",
         "figures": figures,
         "met": met,
@@ -72,7 +84,9 @@ def main() -> dict:
             f"{'met' if met else 'NOT met'}: p95 {p95} ms over {len(full)} checks. Messages a rule marks urgent skip the "
             "embedder; others embed the message and, when it has several sentences, each sentence in one batch. "
             "Rules only (used by the dataset lint) stays well under a millisecond. Timings on a shared machine rise "
-            "with the load average shown."
+            "with the load average shown. Quality: the main set meets the recall/false-alarm goals, but the rows give "
+            "the blind first run of each holdout set (written after freezing the detector at that commit), which is "
+            "the honest estimate on new phrasings; see examples/safety/README.md."
         ),
     }
 
