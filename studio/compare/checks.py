@@ -56,7 +56,7 @@ def _safety():
 
 
 def check_prompt(text: str, settings: Settings) -> GateResult:
-    verdict = _safety().check_user_message(text, region=settings.region, clinic_phone=settings.clinic_phone)
+    verdict = _safety().check_user_message(text, region=settings.region, clinic_phone=settings.clinic_phone, settings=settings)
     return GateResult(
         level=str(verdict.level),
         categories=tuple(str(c) for c in (getattr(verdict, "categories", None) or ())),

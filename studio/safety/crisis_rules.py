@@ -135,6 +135,8 @@ RULES: tuple[Rule, ...] = (
     rule("suicide.overdose_intent", S, U, r"\boverdos\w*\b[^.!?]{0,20}\bon purpose\b|\b(?:thinking about|want to|going to|plan to) (?:overdose|od)\b", "thinks about overdosing on purpose", suppress=_PAST),
     rule("suicide.third_person", S, C, r"\b(?:wants?|going|trying|plans?|threatening) to (?:kill (?:himself|herself|themselves)|end (?:his|her|their) life)\b", "someone else may be at risk"),
     rule("suicide.high_place", S, U, r"\b(?:bridge|ledge|roof|rooftop|cliff|balcony|overpass|platform|tracks)\b[^!?]{0,80}\b(?:looking down|look down|staring down|stare down|thinking about jumping|can't stop looking)\b", "at a high place, looking down", suppress=_PAST, scope="message"),
+    # Means + intent in one sentence: "the pills are ready and I'm going to take them all tonight".
+    rule("suicide.take_them_all", S, U, r"\b(?:pills?|meds|medications?|tablets?|bottle|supply|troches?)\b[^.!?]{0,80}\btak(?:e|ing) (?:them|these|those|it) all\b(?!\s+(?:in|to|with|into)\b)|\b(?:pills?|meds|medications?|tablets?|bottle|supply|troches?)\b[^.!?]{0,80}\btak(?:e|ing) all (?:of )?(?:them|those|these|it)\b(?!\s+(?:in|to|with|into)\b)", "has pills at hand and talks of taking them all", suppress=_PAST),
     rule("suicide.pills_just_in_case", S, U, rf"\b(?:bought|buying|got|stocked up on)\b[^.!?]{{0,20}}\b(?:extra|a (?:bunch|lot|ton) of|lots of|bottles of)\b[^.!?]{{0,15}}\b{MEDS}\b[^!?]{{0,30}}\bjust in case\b", "buying extra pills 'just in case'", suppress=_PAST, scope="message"),
     rule("suicide.giving_away", S, U, r"\bg(?:ave|iving|ive) (?:away )?(?:my|all my)\b[^!?]{0,80}\bwon't (?:be )?need(?:ing)? (?:them|it|these|those|any of)\b", "giving things away, won't need them", suppress=_PAST, scope="message"),
     # Self-harm.
