@@ -91,4 +91,4 @@ def test_side_by_side_then_blind_battle_vote_and_stats(tuned_studio, page):
     expect(table).to_contain_text(run_id)
     expect(table).to_contain_text("dr-rivera")
     expect(page.locator("#arena-stats-plot svg")).to_be_visible()
-    screenshot(page, "journey-arena-vote", scroll_to="#arena-battle-id")
+    screenshot(page, "journey-arena-vote", scroll_to="#arena-answer-a")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import click_row, open_tab
+from tests.e2e.conftest import click_row, open_tab, screenshot
 
 SYSTEM = "You are a careful AI companion, not a therapist."
 # Conversation 1 has an empty assistant turn: one validation error, fixed in the editor below.
@@ -86,6 +86,7 @@ def test_import_edit_validate_save_restore(studio, page, tmp_path):
     expect(page.locator("#ds-conv-issues")).to_contain_text("No issues in this conversation")
     expect(page.locator("#ds-turns")).to_contain_text("journal right after each session")
     expect(info).to_contain_text("unsaved changes")
+    screenshot(page, "journey-dataset-editor", scroll_to="#ds-version-info")
 
     subtab(page, "Validation")
     expect(summary).to_contain_text("✅")
