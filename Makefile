@@ -25,7 +25,8 @@ install-dev: $(VENV)/.dev-stamp
 
 # Debian's Chromium drives the browser journeys (Playwright cannot download browsers here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/truetype/noto ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
 run: install
 	$(PY) app.py

@@ -31,6 +31,7 @@ TABS: list[tuple[str, str, str, bool]] = [
 CSS = """
 #disclosure {background: #fff7e6; border: 1px solid #f0c36d; border-radius: 8px; padding: 6px 12px;}
 #disclosure p {margin: 0;}
+#tabs [role=tab][aria-disabled=true] {display: none;}
 """
 
 
@@ -55,7 +56,9 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         def visible_tabs(request: gr.Request):
             is_admin = ctx.caller(request).is_admin
-            return [gr.Tab(visible=is_admin or not admin_only) for _, admin_only in tab_widgets]
+            # Gradio 6.31 ignores visible=False on a Tab sent from an event but applies interactive=False;
+            # the CSS hides disabled tab buttons. The handlers refuse raters regardless.
+            return [gr.Tab(visible=show, interactive=show) for show in (is_admin or not a for _, a in tab_widgets)]
 
         demo.load(visible_tabs, outputs=[tab for tab, _ in tab_widgets], queue=False, api_visibility="private")
     demo.queue(default_concurrency_limit=4, max_size=settings.max_queue)

@@ -151,7 +151,9 @@ class TrainHandlers:
 
         get_manager(self.settings)  # first use after a restart marks orphaned runs interrupted
         snap = snapshot(self.settings, run_id)
-        plot = pd.DataFrame(snap["points"], columns=["step", "loss", "series"])
+        # No value until the first loss: Gradio keeps the axis types of the first value it gets,
+        # and an empty frame makes both axes categorical with an invisible line.
+        plot = pd.DataFrame(snap["points"], columns=["step", "loss", "series"]) if snap["points"] else None
         return (
             gr.Dropdown(choices=self._run_ids(), value=snap["run_id"]), progress_html(snap), snap["summary"], plot,
             snap["log"], history_rows(self.settings), gr.Button(interactive=snap["can_stop"]),
@@ -267,7 +269,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     show.click(h.preview, form, [yaml_code, command], **private_)
     f["dataset"].change(h.dataset_info, f["dataset"], dataset_md, **private_)
     f["dataset"].focus(h.choices, None, f["dataset"], **private_)
-    gr.on([f[n].change for n in ("preset", "base_model", "batch_size", "max_length", "quantization")],
+    gr.on([f[n].change for n in ("preset", "base_model", "batch_size", "gradient_accumulation", "max_length", "quantization")],
           h.preset_info, form, preset_md, **private_)
     start.click(h.start, form, [run_dd, message], api_name="start_training")
     stop.click(h.stop, run_dd, message, api_name="stop_training")
