@@ -27,15 +27,32 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "examples" / "dataset" / "companion-starter.jsonl"
 BATCH = int(os.environ.get("BENCH_TRAIN_BATCH", "4"))
 STEPS = int(os.environ.get("BENCH_TRAIN_STEPS", "3"))
-MAX_LENGTH = int(os.environ.get("BENCH_TRAIN_MAX_LENGTH", "192"))
-EXAMPLES = int(os.environ.get("BENCH_TRAIN_EXAMPLES", "32"))
+MAX_LENGTH = int(os.environ.get("BENCH_TRAIN_MAX_LENGTH", "256"))  # starter conversations: 237-271 tokens
+EXAMPLES = int(os.environ.get("BENCH_TRAIN_EXAMPLES", "16"))
+MIXED_EXAMPLES = int(os.environ.get("BENCH_TRAIN_MIXED_EXAMPLES", "48"))
+MIXED_MAX_LENGTH = 512
 ROUNDS = int(os.environ.get("BENCH_TRAIN_ROUNDS", "2"))
 LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
 
 
-def _conversations() -> list[list[dict]]:
+def _conversations(n: int = EXAMPLES) -> list[list[dict]]:
     rows = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [[{"role": m["role"], "content": m["content"]} for m in r["messages"]] for r in rows[:EXAMPLES]]
+    return [[{"role": m["role"], "content": m["content"]} for m in r["messages"]] for r in rows[:n]]
+
+
+def mixed_lengths(n: int) -> list[list[dict]]:
+    """Real datasets mix short and long conversations (the starter's are all ~250 tokens): a third without
+    the system prompt (~100 tokens), a third as they are, a third two conversations long (~400)."""
+    base = _conversations(n + n // 3)
+    out = []
+    for i, conv in enumerate(base[:n]):
+        if i % 3 == 0:
+            out.append([m for m in conv if m["role"] != "system"])
+        elif i % 3 == 1:
+            out.append(conv)
+        else:
+            out.append(conv + [m for m in base[n + i // 3] if m["role"] != "system"])
+    return out
 
 
 def _step_timer():
@@ -88,14 +105,14 @@ def plain_trl(settings, convs: list[list[dict]], tuned: bool) -> dict:
     return times, tokens
 
 
-def studio(settings, dataset: Path, group_by_length: bool, max_steps: int | None) -> dict:
+def studio(settings, dataset: Path, group_by_length: bool, max_steps: int | None, max_length: int = MAX_LENGTH) -> dict:
     """The real studio job; per-step times and tokens come from its metrics.jsonl."""
     from studio.train.config import TrainConfig
     from studio.train.runs import create_run
     from studio.train.trl_job import run_trl
 
     config = TrainConfig(dataset=str(dataset), preset="cpu", epochs=1, max_steps=max_steps, batch_size=BATCH,
-                         gradient_accumulation=1, max_length=MAX_LENGTH, save_steps=10_000, lora=dict(LORA),
+                         gradient_accumulation=1, max_length=max_length, save_steps=10_000, lora=dict(LORA),
                          group_by_length=group_by_length)
     run = create_run(settings, config)
     state = run_trl(run, config, settings)
@@ -130,8 +147,9 @@ def main() -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     settings = Settings.from_env({"STUDIO_DATA_DIR": str(tmp / "data")})
     convs = _conversations()
-    dataset = tmp / "bench.jsonl"
-    dataset.write_text("".join(json.dumps({"messages": c}) + "\n" for c in convs), encoding="utf-8")
+    dataset, mixed = tmp / "bench.jsonl", tmp / "mixed.jsonl"
+    for path, rows in ((dataset, convs), (mixed, mixed_lengths(MIXED_EXAMPLES))):
+        path.write_text("".join(json.dumps({"messages": c}) + "\n" for c in rows), encoding="utf-8")
 
     # Per-step arms share batches (same seed, random order) so only the engine differs; they run in
     # rounds, alternating order, so drifting load on a shared machine hits every arm alike.
@@ -149,9 +167,9 @@ def main() -> dict:
     arms = {name: _summary(*sample) for name, sample in samples.items()}
     arms["trl-default"].update(bf16=True, gradient_checkpointing=True)
     arms["trl-hand-tuned"].update(bf16=False, gradient_checkpointing=False)
-    # Length grouping: one epoch grouped vs one epoch in random order, back to back.
-    grouped = studio(settings, dataset, group_by_length=True, max_steps=None)
-    shuffled = studio(settings, dataset, group_by_length=False, max_steps=None)
+    # Length grouping: one epoch of mixed-length data grouped vs in random order, back to back.
+    grouped = studio(settings, mixed, group_by_length=True, max_steps=None, max_length=MIXED_MAX_LENGTH)
+    shuffled = studio(settings, mixed, group_by_length=False, max_steps=None, max_length=MIXED_MAX_LENGTH)
     arms["studio"].update(bf16=grouped["preset"]["bf16"], gradient_checkpointing=grouped["preset"]["gradient_checkpointing"])
     s, tuned, default = arms["studio"], arms["trl-hand-tuned"], arms["trl-default"]
     figures = {
@@ -178,7 +196,8 @@ def main() -> dict:
         f"conversations from the starter dataset. Per-step figures: {ROUNDS} rounds (alternating order) of {STEPS} steps "
         "per arm, step end to step end, the first step of each run dropped as warm-up, median; same seed and random "
         "order, so every arm trains the same batches. Length grouping: two more studio runs of one epoch each "
-        "(length-grouped, then random order), back to back. "
+        f"over {MIXED_EXAMPLES} mixed-length conversations (about 100, 250 and 400 tokens; max_length "
+        f"{MIXED_MAX_LENGTH}), length-grouped then random order, back to back. "
         f"{cpu_cores()} torch threads. The studio arm runs the real job (run files, callback, adapter save). "
         "The default-SFTConfig arm uses a small batch because each of its steps takes minutes at batch 8.",
     }
