@@ -66,7 +66,7 @@ def test_preset_and_dataset_summaries(settings, tiny_dataset, tmp_path):
 def test_refresh_without_runs(settings):
     h = build(settings)
     out = h.refresh(None, ADMIN)
-    assert "No training run yet" in out[2] and out[3].empty
+    assert "No training run yet" in out[2] and out[3] is None  # no plot value before the first loss
 
 
 def test_raters_are_refused_and_stop_polling(settings, tiny_dataset):
