@@ -135,6 +135,11 @@ class TrainingManager:
 
     def _refuse_if_busy(self) -> None:
         mark_interrupted(self.settings)
+        info = self.active()
+        if info is None and self.is_busy():
+            # The job already wrote its final state and is only tidying up (freeing the model,
+            # closing the log): give it a moment instead of refusing a resume that raced it.
+            self._thread.join(timeout=30)
         self._reconcile()
         info = self.active()
         if self.is_busy() or info is not None:

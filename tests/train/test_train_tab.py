@@ -114,3 +114,17 @@ def test_start_busy_stop_resume_and_view(settings, tiny_dataset, embedded_model_
 
     with pytest.raises(gr.Error, match="No Hugging Face token"):
         h.push(run_id, "me/companion", True, False, "", ADMIN)
+
+
+def test_a_job_tidying_up_after_its_final_state_does_not_block_the_next_start(settings):
+    """Regression (seen in CI): resume right after 'cancelled' was refused while the job thread was closing."""
+    import threading
+    import time
+
+    from studio.train.manager import get_manager
+
+    manager = get_manager(settings)
+    manager._thread = threading.Thread(target=time.sleep, args=(1.0,))
+    manager._thread.start()
+    manager._refuse_if_busy()  # no run says running: waits for the thread instead of raising
+    assert not manager.is_busy()
