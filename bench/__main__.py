@@ -1,4 +1,4 @@
-"""`python -m bench [NAME...]`: run the benchmarks and rewrite BENCHMARKS.md.
+"""`python -m bench [NAME...]`: run the benchmarks (all by default) and rewrite BENCHMARKS.md.
 
 Each module ``bench/bench_<name>.py`` has ``main() -> dict`` returning
 ``{"title": str, "goal": str, "figures": {name: value}, "notes": str}`` (``rows`` optional: a list of
@@ -81,13 +81,13 @@ def main(argv: list[str]) -> int:
         except Exception:
             failures[name] = traceback.format_exc()
             print(failures[name], file=sys.stderr, flush=True)
-    if not argv:
-        (ROOT / "BENCHMARKS.md").write_text(render(results, failures))
-    else:
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        for name, res in results.items():
-            (out / f"{name}.json").write_text(json.dumps(res, indent=2, default=str))
+    # Results are kept per benchmark, so `python -m bench train` refreshes one section of BENCHMARKS.md.
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    for name, res in results.items():
+        (out / f"{name}.json").write_text(json.dumps(res, indent=2, default=str))
+    stored = {n: json.loads((out / f"{n}.json").read_text()) for n in discover() if (out / f"{n}.json").exists()}
+    (ROOT / "BENCHMARKS.md").write_text(render(stored, failures))
     return 1 if failures else 0
 
 
