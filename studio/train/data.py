@@ -72,7 +72,8 @@ def load_conversations(ref: str, settings: Settings) -> tuple[Path, list[list[di
         shown = "; ".join(errors[:MAX_REPORTED])
         more = f" (and {len(errors) - MAX_REPORTED} more)" if len(errors) > MAX_REPORTED else ""
         raise DatasetProblem(f"Dataset '{ref}' has {len(errors)} error(s), fix them first: {shown}{more}.")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other characters splitlines breaks on.
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     return path, [[{"role": m["role"], "content": m["content"]} for m in row["messages"]] for row in rows]
 
 
