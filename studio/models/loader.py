@@ -50,6 +50,10 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
     path = Path(ref).expanduser()
     if path.is_dir() and (path / "adapter_config.json").is_file():
         base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        from studio.models.embedded import HUB_EQUIVALENT
+
+        if base == HUB_EQUIVALENT:  # saved adapters name the public id; the embedded model is that model, offline
+            base = "embedded"
         return ModelRef(label=ref, base=base or settings.base_model, adapter_dir=path, adapter_name=_safe_name(ref))
     return ModelRef(label=ref, base=ref)
 

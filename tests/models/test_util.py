@@ -69,3 +69,13 @@ def test_absolute_model_path_is_not_taken_for_a_run(settings, tmp_path):
     run.mkdir(parents=True)
     (run / "adapter_config.json").write_text('{"base_model_name_or_path": "embedded"}')
     assert resolve("run-1", settings).adapter_name == "run-1"
+
+
+def test_adapter_folder_naming_the_public_base_uses_the_embedded_model(settings, tmp_path):
+    from studio.models.embedded import HUB_EQUIVALENT
+    from studio.models.loader import resolve
+
+    adapter = tmp_path / "exported-adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(f'{{"base_model_name_or_path": "{HUB_EQUIVALENT}"}}')
+    assert resolve(str(adapter), settings).base == "embedded"
