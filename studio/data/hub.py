@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from studio.data.export import split, with_text
 from studio.data.schema import DataError, tags_of, to_jsonl
-from studio.util.redact import redact, register_secret
+from studio.util.redact import error_line, register_secret
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -121,7 +121,7 @@ def push_to_hub(conversations: list[dict], repo_id: str, token: str | None, priv
 
 
 def _explain(exc: Exception, repo_id: str) -> str:
-    text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    text = error_line(exc)
     name = type(exc).__name__
     if "Offline" in name or "offline" in text.lower():
         return f"Cannot push to {repo_id}: the Hugging Face Hub is unreachable here (offline mode)."

@@ -183,7 +183,7 @@ class ModelCache:
 def _explain_load_failure(base: str, exc: Exception) -> str:
     import os
 
-    from studio.util.redact import redact
+    from studio.util.redact import error_line
 
     offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
     if not Path(base).exists() and offline:
@@ -191,7 +191,7 @@ def _explain_load_failure(base: str, exc: Exception) -> str:
             f"Model '{base}' could not be loaded: it is not a local folder and the Hugging Face Hub is "
             "unreachable (offline). Use 'base', a run id, or a local model folder."
         )
-    return f"Model '{base}' could not be loaded: {redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+    return f"Model '{base}' could not be loaded: {error_line(exc)}"
 
 
 _caches: dict[tuple, ModelCache] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from studio.settings import Settings
 from studio.train.config import TrainConfig
-from studio.util.redact import redact
+from studio.util.redact import error_line
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def space_state(space_id: str, token: str | None) -> dict[str, Any]:
     try:
         runtime = HfApi(token=token).get_space_runtime(space_id)
     except Exception as exc:  # offline, 401, 404: one line, token scrubbed
-        text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        text = error_line(exc)
         return {"space_id": space_id, "url": url, "stage": "UNKNOWN", "error": text}
     return {"space_id": space_id, "url": url, "stage": str(runtime.stage), "hardware": runtime.hardware}
 
@@ -157,7 +157,7 @@ def pause_space(space_id: str, token: str | None) -> str | None:
     try:
         HfApi(token=token).pause_space(space_id)
     except Exception as exc:
-        return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return error_line(exc)
     return None
 
 
@@ -207,7 +207,7 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
                 download_adapter(target, token, download)
             except Exception as exc:
                 error = (f"The training Space paused without a usable model in {target.model_repo} "
-                         f"({redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}); "
+                         f"({error_line(exc)}); "
                          f"see the Space's discussion and logs at {target.space_url}")
                 return _finish(run, "failed", f"Failed: {error}", error=error)
             if lora_b_all_zero(download):

@@ -19,7 +19,7 @@ from studio.settings import Settings
 from studio.train.config import TrainConfig
 from studio.train.model_card import build_model_card, hub_base_id
 from studio.train.runs import Run, load_run
-from studio.util.redact import redact, register_secret
+from studio.util.redact import error_line, register_secret
 
 
 class ExportError(RuntimeError):
@@ -127,7 +127,7 @@ def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str
 
 
 def _explain_push_failure(repo_id: str, exc: Exception) -> str:
-    text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    text = error_line(exc)
     lowered = text.lower()
     if "offline" in lowered or "connect" in lowered or "resolve" in lowered:
         return f"Could not reach the Hugging Face Hub to push {repo_id} (offline?): {text}"

@@ -55,3 +55,9 @@ def install_log_redaction() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an error's message (or its type), redacted: what a person is shown."""
+    text = str(exc)
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
