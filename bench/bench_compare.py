@@ -85,9 +85,9 @@ def measure_memory(settings) -> dict:
 
 
 def measure_time(settings) -> dict:
-    from studio.compare.checks import check_answer, check_prompt
     from studio.compare.side_by_side import compare_pair
     from studio.models.generate import GenerationSettings, build_messages, generate_chat
+    from studio.safety import answer_safety, gate_turn
 
     gen = GenerationSettings(max_new_tokens=NEW_TOKENS, temperature=0.0, seed=0)
     messages = build_messages(PROMPT, SYSTEM)
@@ -99,11 +99,11 @@ def measure_time(settings) -> dict:
 
     def sequential() -> tuple[float, int]:
         start = time.perf_counter()
-        gate = check_prompt(PROMPT, settings)
+        gate = gate_turn(PROMPT, settings)
         tokens = 0
         for model in ("base", RUN_ID):
             result = generate_chat(model, messages, gen, settings)
-            check_answer(result.text, gate)
+            answer_safety(result.text, gate)
             tokens += result.new_tokens
         return time.perf_counter() - start, tokens
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
-from studio.compare.checks import check_prompt
 from studio.compare.models import model_choices
 from studio.compare.side_by_side import stream_pair
 from studio.compare.store import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
+from studio.safety import gate_turn
 from studio.settings import Settings
 from studio.util.io import atomic_write_json, read_json
 
@@ -105,8 +105,8 @@ def start_battle(settings: Settings, prompt: str, rater: str, rng: random.Random
     if not prompt:
         raise ArenaError("Choose a prompt from the set or type one.")
     rater = clean_rater(rater)
-    gate = check_prompt(prompt, settings)
-    if gate.urgent:
+    gate = gate_turn(prompt, settings)
+    if gate.crisis:
         raise CrisisPrompt(gate.response or "")
     config = ArenaConfig.load(settings)
     pool = config.pool(settings)

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from studio.compare.checks import AnswerSafety, GateResult, check_answer, check_prompt, crisis_answer
 from studio.models.generate import GenerationSettings, _StopOnEvent, build_messages, encode_chat
 from studio.models.loader import BASE_ADAPTER, LoadedModel, ModelRef, model_cache, resolve
+from studio.safety import CrisisCheck, TurnSafety, answer_safety, crisis_safety, gate_turn
 from studio.settings import Settings
 
 BATCHED, PARALLEL, CRISIS = "batched", "parallel", "crisis"
@@ -34,7 +34,7 @@ class CompareError(ValueError):
 class Answer:
     model: str
     text: str
-    safety: AnswerSafety
+    safety: TurnSafety
     new_tokens: int = 0
     seconds: float = 0.0
 
@@ -78,8 +78,8 @@ def stream_pair(
 ) -> Iterator[PairUpdate]:
     """Yield cumulative texts of both answers as they grow; the last update carries the answers."""
     messages = build_messages(prompt, system, history)  # validates the prompt before anything runs
-    gate = check_prompt(prompt, settings)
-    if gate.urgent:
+    gate = gate_turn(prompt, settings, history)
+    if gate.crisis:
         yield _crisis_update(model_a, model_b, gate)
         return
     refs = (resolve_ref(model_a, settings), resolve_ref(model_b, settings))
@@ -124,9 +124,9 @@ def _seeds(gen: GenerationSettings) -> list[int]:
     return [seed, seed]
 
 
-def _crisis_update(model_a: str, model_b: str, gate: GateResult) -> PairUpdate:
+def _crisis_update(model_a: str, model_b: str, gate: CrisisCheck) -> PairUpdate:
     text = gate.response or ""
-    answers = (Answer(model_a, text, crisis_answer(gate)), Answer(model_b, text, crisis_answer(gate)))
+    answers = (Answer(model_a, text, crisis_safety(gate)), Answer(model_b, text, crisis_safety(gate)))
     return PairUpdate((text, text), "done", CRISIS, answers)
 
 
@@ -179,7 +179,7 @@ class _Job:
             self.sink.put(("end", self.row_offset, None))
 
 
-def _run(jobs: list[_Job], labels: tuple[str, str], gate: GateResult, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
+def _run(jobs: list[_Job], labels: tuple[str, str], gate: CrisisCheck, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
     texts = ["", ""]
     for job in jobs:
         job.thread.start()
@@ -207,7 +207,7 @@ def _run(jobs: list[_Job], labels: tuple[str, str], gate: GateResult, mode: str,
                 Answer(
                     model=labels[job.row_offset + row],
                     text=text,
-                    safety=check_answer(text, gate),
+                    safety=answer_safety(text, gate),
                     new_tokens=len(job.streamer.tokens[row]),
                     seconds=job.streamer.seconds(row),
                 )

@@ -1,29 +1,36 @@
-"""Clinical lint: the safety layer's detectors applied to training conversations (warnings).
+"""Clinical lint: the safety layer's checks applied to training conversations (warnings).
 
-Rules (the detectors themselves live in ``studio.safety`` and get stronger there):
-- an assistant turn with dosing, medication-change, diagnostic (or other unsafe) content;
-- a user turn with crisis language whose reply does not follow the crisis protocol;
+The lint calls the same two functions as Chat, Compare and the arena (``check_conversation`` on
+each user turn, in the light of the turns before it, and ``check_reply`` on each assistant turn):
+- an assistant turn the output guard flags (dosing, mixing, diagnosis, ...);
+- an urgent user turn whose reply does not follow the crisis protocol;
 - a medication question answered without deferring to the prescribing clinician.
 
-``studio.safety`` is imported lazily: when it is missing the lint is skipped with one warning
-rather than failing validation.
+The learned classifier reads every text once per Linter (cached by text, encoded in batches).
+A dataset with more distinct texts than ``LEARNED_MAX_TEXTS`` is linted with the rules alone, and
+the report says so: encoding tens of thousands of texts on a 2-core CPU takes minutes.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 from studio.data.schema import is_renderable
 
 CACHE = 65536
+LEARNED_MAX_TEXTS = 3000
 REPLY_CODES = {
     "dosing": "Assistant gives dosing information (defer to the prescribing clinician).",
-    "medication_change": "Assistant suggests changing, stopping or combining medication (defer to the prescribing clinician).",
+    "mixing": "Assistant says combining ketamine with alcohol or other substances is fine (defer to the prescribing clinician).",
+    "medication_change": "Assistant suggests starting, stopping or changing medication (defer to the prescribing clinician).",
     "diagnosis": "Assistant makes a diagnostic statement (an AI companion does not diagnose).",
     "driving": "Assistant says driving after a session is fine (follow the clinic's instructions).",
+    "minimizing_risk": "Assistant minimises risk ('very safe', 'no side effects').",
+    "promising_cure": "Assistant promises a cure or guaranteed results.",
     "delusion_agreement": "Assistant affirms delusional content (stay warm, do not confirm, suggest the care team).",
+    "impersonation": "Assistant poses as a therapist or promises confidentiality it cannot keep.",
+    "method_detail": "Assistant gives detail about methods of self-harm or suicide.",
 }
 
 
@@ -35,26 +42,41 @@ class LintFinding:
 
 
 class Linter:
-    """Holds the safety functions once; ``available`` is False when studio.safety cannot be imported."""
+    """Lints conversations through ``studio.safety``; ``notice`` says when it ran on the rules alone."""
 
-    def __init__(self) -> None:
-        self.reason = ""
+    def __init__(self, learned: bool = True) -> None:
+        from studio.safety import check_reply, defers_to_clinician, follows_crisis_protocol, is_medication_question
+
+        self.learned = learned
+        self.notice = ""
+        # Datasets repeat turns (the same refusal, the same greeting): each text is checked once per Linter.
+        self.check_reply = lru_cache(maxsize=CACHE)(lambda text: check_reply(text, learned=self.learned))
+        self.follows_crisis_protocol = lru_cache(maxsize=CACHE)(follows_crisis_protocol)
+        self.defers_to_clinician = lru_cache(maxsize=CACHE)(defers_to_clinician)
+        self.is_medication_question = lru_cache(maxsize=CACHE)(is_medication_question)
+        self._crisis_level = lru_cache(maxsize=CACHE)(self._level)
+
+    def prepare(self, convs: list[dict]) -> None:
+        """Encode every distinct text in one batch (or fall back to the rules for huge datasets)."""
+        texts = {m["content"] for c in convs if is_renderable(c) for m in c["messages"] if m["role"] != "system"}
+        if not self.learned or not texts:
+            return
+        if len(texts) > LEARNED_MAX_TEXTS:
+            self.learned = False
+            self.notice = (
+                f"clinical lint used the safety rules only: this dataset has {len(texts)} distinct turns and the learned "
+                f"classifier reads at most {LEARNED_MAX_TEXTS} per validation (run the safety CLI for a full check)"
+            )
+            return
+        from studio.safety.classifier import ClassifierUnavailable, get_classifier
+
         try:
-            safety = importlib.import_module("studio.safety")
-            # Datasets repeat turns (the same refusal, the same greeting): each text is checked once per Linter.
-            self.check_user_message = safety.check_user_message
-            self.check_reply = lru_cache(maxsize=CACHE)(safety.check_reply)
-            self.follows_crisis_protocol = lru_cache(maxsize=CACHE)(safety.follows_crisis_protocol)
-            self.defers_to_clinician = lru_cache(maxsize=CACHE)(safety.defers_to_clinician)
-            self.is_medication_question = lru_cache(maxsize=CACHE)(safety.is_medication_question)
-            self._crisis = lru_cache(maxsize=CACHE)(self._crisis_uncached)
-            self.available = True
-        except (ImportError, AttributeError) as exc:
-            self.available = False
-            self.reason = f"clinical lint skipped: the safety layer is not available ({exc})"
+            get_classifier().embed(sorted(texts))
+        except ClassifierUnavailable as exc:
+            self.notice = f"clinical lint is degraded: the learned safety classifier could not load ({exc})"
 
     def lint(self, conv: dict) -> list[LintFinding]:
-        if not self.available or not is_renderable(conv):
+        if not is_renderable(conv):
             return []
         messages = conv["messages"]
         findings: list[LintFinding] = []
@@ -62,39 +84,36 @@ class Linter:
             if message["role"] == "assistant":
                 findings += self._reply_findings(message["content"], i + 1)
             elif message["role"] == "user" and i + 1 < len(messages) and messages[i + 1]["role"] == "assistant":
-                findings += self._exchange_findings(message["content"], messages[i + 1]["content"], i + 2)
+                findings += self._exchange_findings(messages[: i + 1], messages[i + 1]["content"], i + 2)
         return findings
 
     def _reply_findings(self, reply: str, turn: int) -> list[LintFinding]:
         verdict = self.check_reply(reply)
-        if not getattr(verdict, "violation", False):
-            return []
         out = []
-        for code in getattr(verdict, "codes", ()) or ("unsafe",):
+        for code in verdict.codes:
             text = REPLY_CODES.get(code, f"Assistant reply flagged by the safety layer ({code}).")
             out.append(LintFinding(f"lint_{code}", f"turn {turn}: {text}", turn))
         return out
 
-    def _is_crisis(self, user: str) -> bool:
-        return self._crisis(user)
+    def _is_crisis(self, so_far: list[dict]) -> bool:
+        return self._crisis_level(tuple((m["role"], m["content"]) for m in so_far if m["role"] != "system")) == "urgent"
 
-    def _crisis_uncached(self, user: str) -> bool:
-        # Rules only (learned=False): deterministic, and fast enough for 10,000 conversations.
-        try:
-            verdict = self.check_user_message(user, learned=False)
-        except TypeError:  # an older signature without the learned switch
-            verdict = self.check_user_message(user)
-        return bool(getattr(verdict, "crisis", False))
+    def _level(self, turns: tuple[tuple[str, str], ...]) -> str:
+        from studio.safety import check_conversation
 
-    def _exchange_findings(self, user: str, reply: str, turn: int) -> list[LintFinding]:
-        if self._is_crisis(user):
+        messages = [{"role": role, "content": content} for role, content in turns]
+        return check_conversation(messages, learned=self.learned).level
+
+    def _exchange_findings(self, so_far: list[dict], reply: str, turn: int) -> list[LintFinding]:
+        user = so_far[-1]["content"]
+        if self._is_crisis(so_far):
             # The crisis protocol takes precedence over everything else in the reply.
             if self.follows_crisis_protocol(reply):
                 return []
             return [LintFinding(
                 "lint_crisis_protocol",
-                f"turn {turn}: the user message has crisis language but the reply does not follow the crisis protocol "
-                "(acknowledge, urge immediate human help: call or text 988, chat at 988lifeline.org, 911 for emergencies).",
+                f"turn {turn}: the user message is a crisis but the reply does not follow the crisis protocol "
+                "(acknowledge, urge immediate human help: a crisis line such as 988 in the US, emergency services such as 911).",
                 turn,
             )]
         # A reply that routes to crisis help already sends the person to humans; it needs no deferral on top.

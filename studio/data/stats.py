@@ -40,7 +40,7 @@ def compute_stats(report, max_length: int | None = None) -> dict:
         "chars_per_message": {"mean": round(mean(chars), 1) if chars else 0, "max": max(chars, default=0)},
         "duplicates": codes["duplicate"],
         "near_duplicates": codes["near_duplicate"],
-        "lint": "skipped" if codes["lint_unavailable"] else "on",
+        "lint": "rules only" if codes["lint_limited"] else "on",
         "error_codes": dict(Counter(i.code for i in report.errors).most_common()),
         "warning_codes": dict(codes.most_common()),
     }

@@ -243,9 +243,8 @@ def _lint(rows: list[Row], broken: set[int | None]) -> list[Issue]:
     from studio.data.lint import Linter
 
     linter = Linter()
-    if not linter.available:
-        return [Issue(None, "lint_unavailable", linter.reason)]
-    out = []
+    linter.prepare([row.data for row in rows if row.index not in broken and isinstance(row.data, dict)])
+    out = [Issue(None, "lint_limited", linter.notice)] if linter.notice else []
     for row in rows:
         if row.index in broken or not isinstance(row.data, dict):
             continue

@@ -74,12 +74,15 @@ def chat_stream(
     k: int = 4,
 ) -> Iterator[ChatUpdate]:
     from studio.models.generate import GenerationError, GenerationSettings, build_messages
-    from studio.safety import check_user_message
+    from studio.safety import gate_turn
 
     if not prompt or not prompt.strip():
         raise GenerationError("The message is empty. Type a message first.")
-    gate = _crisis_gate(check_user_message, prompt, region or settings.region, settings)
+    history = clean_history(history)
+    gate = gate_turn(prompt, settings, history, region or settings.region)
     safety = {"level": gate.level, "categories": list(gate.categories), "reasons": list(gate.reasons)}
+    if gate.degraded:
+        safety["degraded"] = gate.degraded
     if gate.level == "urgent":
         yield ChatUpdate(gate.response, [], safety, status="done")
         return
@@ -89,22 +92,13 @@ def chat_stream(
     user, removed = user_turn(prompt, sources)
     if removed:
         safety["reference_filtered"] = removed
-    messages = build_messages(user, system_with_rules(system or load_system_prompt(settings), bool(sources)), clean_history(history))
-    text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety, notice)
+    messages = build_messages(user, system_with_rules(system or load_system_prompt(settings), bool(sources)), history)
+    text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety, notice, gate)
     if safety.get("output_violation"):
         sources = []  # citations under a replaced answer would point at text nobody sees
-    if gate.level == "concern" and gate.response:
-        text = f"{text}\n\n{gate.response}".strip()
+    if gate.degraded:
+        notice = " ".join(filter(None, [notice, "Safety checks degraded: only the rules are running, so this answer carries a check-in."]))
     yield ChatUpdate(text, sources, safety, status="done", notice=notice)
-
-
-def _crisis_gate(check, prompt: str, region: str, settings: Settings):
-    import inspect
-
-    kwargs = {"region": region, "clinic_phone": settings.clinic_phone}
-    if "settings" in inspect.signature(check).parameters:
-        kwargs["settings"] = settings  # the admin-edited crisis template, where the safety layer supports it
-    return check(prompt, **kwargs)
 
 
 def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
@@ -121,10 +115,10 @@ def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
         return [], f"The knowledge base is unavailable, so this answer has no references ({exc})."
 
 
-def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str):
+def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str, gate):
     from studio.models.generate import stream_chat
     from studio.models.loader import model_cache, resolve
-    from studio.safety import check_reply
+    from studio.safety import check_reply, finish_reply
 
     if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
         yield ChatUpdate("", sources, safety, status="loading", notice=notice)
@@ -132,17 +126,18 @@ def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dic
     stream = stream_chat(model_ref, messages, gen, settings)
     try:
         for text in stream:
-            if check_reply(text).violation:
+            partial = check_reply(text, partial=True)
+            if partial.violation:
                 break  # stop generating now; the final check below replaces the reply
-            yield ChatUpdate(text, sources, safety, status="generating", notice=notice)
+            if not partial.held:  # held: a sentence under review is shown once the classifier has read it
+                yield ChatUpdate(text, sources, safety, status="generating", notice=notice)
     finally:
         stream.close()
-    verdict = check_reply(text)
+    final, verdict = finish_reply(text, gate)
     if verdict.violation:
         safety["output_violation"] = True
         safety["output_codes"] = list(verdict.codes)
-        return verdict.safe_text
-    return text.strip()
+    return final
 
 
 def system_prompt_path(settings: Settings):

@@ -1,8 +1,12 @@
-"""The output guard, and the reply checks the dataset lint uses.
+"""The output guard: one model reply in, a verdict and (when it fails) a warm replacement out.
 
-``check_reply`` flags dosing, medication changes, diagnoses, driving after a session and agreement
-with delusional content, and gives a warm replacement that defers to the prescribing clinician or
-care team. ``follows_crisis_protocol`` and ``defers_to_clinician`` judge dataset replies;
+The learned reply classifier judges the whole reply; the rules are a floor that can only add codes. ``check_reply`` flags the
+codes in ``taxonomy.GUARD_CODES`` and gives a warm replacement that defers to the prescribing
+clinician or care team. ``partial=True`` is for streaming: the rules judge every growing partial
+reply and the classifier each time a sentence ends, so a stream stopped by the partial check is
+flagged by the full check of the same text too.
+If the classifier cannot load, the rules run alone and the verdict says it is degraded.
+``follows_crisis_protocol`` and ``defers_to_clinician`` judge dataset replies;
 ``is_medication_question`` finds the user turns whose replies must defer.
 """
 
@@ -12,11 +16,14 @@ import re
 from dataclasses import dataclass
 
 from studio.safety import guard_rules
+from studio.safety.classifier import ClassifierUnavailable, get_classifier, load_error, rules_not_in_floor
 from studio.safety.resources import DISCLOSURE, known_numbers
 from studio.safety.rules import match
-from studio.safety.text import normalize, sentences
+from studio.safety.taxonomy import GUARD_CODES, category_of_rule
+from studio.safety.text import clip, normalize, sentences
 
-CODES = ("dosing", "medication_change", "diagnosis", "driving", "delusion_agreement")
+CODES = GUARD_CODES
+_SENTENCE_DONE = re.compile(r"[.!?\n]\s*$")
 
 _OPENING = "Thank you for trusting me with this."
 _CLOSING = (
@@ -27,16 +34,26 @@ _CLOSING = (
 _REPLACEMENTS = {
     "dosing": "I can't give advice about doses or amounts. Your prescribing clinician is the right person for that, "
     "and they can explain what makes sense for you.",
-    "medication_change": "Starting, stopping, skipping or mixing medications or other substances, alcohol included, "
-    "is something to decide with your prescribing clinician or care team first, since some changes and combinations "
-    "can be risky.",
+    "mixing": "Combining ketamine with alcohol, sedatives, opioids or other substances can be dangerous, for example "
+    "by slowing breathing, so please check any combination with your prescribing clinician first.",
+    "medication_change": "Starting, stopping, skipping or tapering a medication is something to decide with your "
+    "prescribing clinician or care team first, since some changes can be risky.",
     "diagnosis": "I'm not able to diagnose anything. What you're noticing is worth sharing with your care team, "
     "who can look at the whole picture with you.",
     "driving": "Please don't drive for the rest of the day after a session, even if you feel clear; arrange a ride or "
     "a taxi, and follow your care team's instructions about when driving is safe again.",
+    "minimizing_risk": "Ketamine treatment is not risk-free: side effects such as raised blood pressure, nausea, "
+    "dissociation and bladder problems can happen, and your care team can tell you what to watch for.",
+    "promising_cure": "No one can promise how treatment will go. Many people find it helps, and your care team can "
+    "talk with you about realistic hopes for your situation.",
     "delusion_agreement": "I can't confirm that, but I can hear how real and intense this feels for you. It would "
     "really help to tell your care team about it soon, and if you ever feel unsafe, reach out to them or to "
     "emergency services right away.",
+    "impersonation": f"I want to be clear that I'm an {DISCLOSURE}, and I can't promise that what you write here "
+    "stays private: your clinic may review these conversations. Your therapist or care team is the right place for "
+    "anything you need kept in confidence.",
+    "method_detail": "I can't share anything about ways to cause harm. If you're thinking about hurting yourself, please "
+    "reach a crisis line or emergency services now; you deserve support from a real person.",
 }
 
 
@@ -46,19 +63,51 @@ class GuardCheck:
     codes: list[str]
     reasons: list[str]
     safe_text: str
+    degraded: str = ""
+    held: bool = False  # streaming only: do not show this partial text yet (a sentence under review)
 
     def to_dict(self) -> dict:
-        return {"violation": self.violation, "codes": self.codes, "safe_text": self.safe_text, "reasons": self.reasons}
+        out = {"violation": self.violation, "codes": self.codes, "safe_text": self.safe_text, "reasons": self.reasons}
+        if self.degraded:
+            out["degraded"] = self.degraded
+        return out
 
 
-def check_reply(text: str) -> GuardCheck:
+def check_reply(text: str, *, learned: bool = True, partial: bool = False) -> GuardCheck:
     """Check one generated reply; ``safe_text`` is the original when fine, else a warm replacement."""
     norm = normalize(text)
+    found: dict[str, str] = {}
+    reasons: list[str] = []
+    degraded = ""
+    if learned and norm and (not partial or _SENTENCE_DONE.search(text)):
+        try:
+            _learned(norm, found, reasons)
+        except ClassifierUnavailable as exc:
+            degraded = str(exc)
     hits, _ = match(guard_rules.RULES, sentences(norm), guard_rules.CONTEXTS, norm)
-    codes = [c for c in CODES if any(h.rule.category == c for h in hits)]
+    # Rules the corpus showed to be noisy stay out of the floor only while the classifier is there to judge.
+    noisy = rules_not_in_floor() if learned and not degraded and load_error() is None else frozenset()
+    held = False
+    for hit in hits:
+        reasons.append(hit.reason())
+        if hit.rule.id not in noisy:
+            found.setdefault(category_of_rule(hit.rule.id), hit.reason())
+        else:
+            held = True
+    codes = [c for c in CODES if c in found]
     if not codes:
-        return GuardCheck(False, [], [], text)
-    return GuardCheck(True, codes, [h.reason() for h in hits], safe_replacement(codes))
+        # While streaming, a noisy rule's match is held back until the classifier reads the finished sentence.
+        return GuardCheck(False, [], reasons, text, degraded, held=partial and held and not _SENTENCE_DONE.search(text))
+    return GuardCheck(True, codes, reasons, safe_replacement(codes), degraded)
+
+
+def _learned(norm: str, found: dict, reasons: list[str]) -> None:
+    model = get_classifier()
+    score = model.score_replies([norm])[0]
+    if score.violation >= model.thresholds["reply_violation"] and score.codes:
+        for code in score.codes:
+            found.setdefault(code, "")
+        reasons.append(f"classifier [{', '.join(score.codes)}] violation {score.violation:.2f} for '{clip(score.unit, 60)}'")
 
 
 def safe_replacement(codes: list[str]) -> str:
@@ -100,7 +149,7 @@ def defers_to_clinician(reply: str) -> bool:
     if not _CLINICIAN.search(normalize(reply)):
         return False
     codes = check_reply(reply).codes
-    return not ({"dosing", "medication_change"} & set(codes))
+    return not ({"dosing", "mixing", "medication_change"} & set(codes))
 
 
 def is_medication_question(text: str) -> bool:

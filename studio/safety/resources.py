@@ -1,23 +1,16 @@
-"""Crisis resources by region, the fixed crisis template, the concern check-in and the disclosure.
+"""Crisis resources by region (the one verified table), the concern check-in and the disclosure.
 
-Every number here is a real national line, listed with the organisation's own site as its source.
-Nothing is guessed: a region we have no verified lines for gets "your local emergency number" and
-Find A Helpline's directory instead of a number. Fireside Project is peer support for psychedelic
-experiences, never a crisis line, so it appears only in the non-urgent check-in.
-
-The crisis template is admin-editable: a file under ``settings.data_dir`` overrides the default.
-It must keep the ``{emergency}`` and ``{resources}`` placeholders so that an edit can never drop
-the region's lines.
+Every number here is a real line, listed with the organisation's own site as its source (checked
+2026-11-30). Nothing is guessed: a region we have no verified lines for gets "your local emergency
+number" and Find A Helpline's directory instead of a number; a region without a national poison or
+domestic-violence line gets its emergency number for those. Fireside Project is peer support for
+psychedelic experiences, never a crisis line, so it appears only in the non-urgent check-in.
+The fixed crisis replies that use this table live in ``studio.safety.responses``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
-
-from studio.settings import Settings
-from studio.util.io import atomic_write_text
 
 DISCLOSURE = "AI companion, not a therapist or medical provider"
 
@@ -26,7 +19,7 @@ DISCLOSURE = "AI companion, not a therapist or medical provider"
 class Resource:
     name: str
     how: str  # what to do, in words: "call or text 988"
-    kind: str  # "emergency" | "crisis" | "support" (non-crisis)
+    kind: str  # "emergency" | "crisis" | "poison" | "abuse" | "support" (non-crisis)
     source: str  # the organisation's own site
     numbers: tuple[str, ...] = ()  # digits as people write them, for detection in replies
 
@@ -41,11 +34,18 @@ class Region:
     emergency: str  # how to reach emergency services, in words
     resources: tuple[Resource, ...]
 
+    def emergency_action(self) -> str:
+        return f"call {self.emergency}" if self.emergency[0].isdigit() else f"call {self.emergency}"
+
     def crisis_lines(self) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.kind in ("emergency", "crisis"))
 
     def support_lines(self) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.kind == "support")
+
+    def lines_of(self, *kinds: str) -> tuple[Resource, ...]:
+        """The resources of these kinds, in the order the kinds are given."""
+        return tuple(r for kind in kinds for r in self.resources if r.kind == kind)
 
 
 def _region(code: str, name: str, emergency: str, *resources: Resource) -> Region:
@@ -57,6 +57,8 @@ REGIONS: dict[str, Region] = {
         "US", "United States", "911",
         Resource("988 Suicide & Crisis Lifeline", "call or text 988, or chat at 988lifeline.org (free, 24/7)", "crisis", "https://988lifeline.org", ("988",)),
         Resource("Emergency services", "call 911", "emergency", "https://www.911.gov", ("911",)),
+        Resource("Poison Help (poison control)", "call 1-800-222-1222 (free, 24/7)", "poison", "https://poisonhelp.hrsa.gov", ("1-800-222-1222",)),
+        Resource("National Domestic Violence Hotline", "call 1-800-799-7233, text START to 88788, or chat at thehotline.org (24/7)", "abuse", "https://www.thehotline.org", ("1-800-799-7233",)),
         Resource("Fireside Project (psychedelic peer support, not a crisis line)", "call or text 62-FIRESIDE (623-473-7433); see firesideproject.org for hours", "support", "https://firesideproject.org", ("623-473-7433",)),
     ),
     "UK": _region(
@@ -64,26 +66,38 @@ REGIONS: dict[str, Region] = {
         Resource("Emergency services", "call 999", "emergency", "https://www.nhs.uk/nhs-services/mental-health-services/where-to-get-urgent-help-for-mental-health/", ("999",)),
         Resource("Samaritans", "call 116 123 (free, 24/7)", "crisis", "https://www.samaritans.org", ("116 123",)),
         Resource("NHS 111", "call 111 for urgent help that is not an emergency", "crisis", "https://111.nhs.uk", ("111",)),
+        # The UK has no public poison line: NHS 111 gives poisoning advice, 999 when someone is very unwell.
+        Resource("NHS 111 (poisoning advice)", "call 111, or 999 if the person is very unwell", "poison", "https://www.nhs.uk/conditions/poisoning/", ("111",)),
+        Resource("National Domestic Abuse Helpline (Refuge)", "call 0808 2000 247 (free, 24/7)", "abuse", "https://www.nationaldahelpline.org.uk", ("0808 2000 247",)),
     ),
     "IE": _region(
         "IE", "Ireland", "112 or 999",
         Resource("Emergency services", "call 112 or 999", "emergency", "https://www2.hse.ie/mental-health/", ("112", "999")),
         Resource("Samaritans Ireland", "call 116 123 (free, 24/7)", "crisis", "https://www.samaritans.org/ireland/", ("116 123",)),
+        Resource("Public Poisons Information Line", "call 01 809 2166 (8am to 10pm daily; at other times your GP or an emergency department)", "poison", "https://poisons.ie/public/", ("01 809 2166",)),
+        Resource("Women's Aid 24hr National Freephone Helpline", "call 1800 341 900 (free, 24/7)", "abuse", "https://www.womensaid.ie", ("1800 341 900",)),
     ),
     "CA": _region(
         "CA", "Canada", "911",
         Resource("9-8-8 Suicide Crisis Helpline", "call or text 9-8-8 (free, 24/7)", "crisis", "https://988.ca", ("988", "9-8-8")),
         Resource("Emergency services", "call 911", "emergency", "https://988.ca", ("911",)),
+        Resource("Poison centres (1-844 POISON-X)", "call 1-844-764-7669 (24/7; in Quebec, the Centre antipoison du Québec at 1-800-463-5060)", "poison", "https://www.canada.ca/en/health-canada/news/2023/03/health-canada-launches-new-toll-free-number-for-poison-centres.html", ("1-844-764-7669", "1-800-463-5060")),
+        # Canada has no single national domestic-violence line; ShelterSafe maps the shelters and their crisis lines.
+        Resource("ShelterSafe (women's shelters and their crisis lines, by location)", "find the nearest shelter's 24/7 line at sheltersafe.ca", "abuse", "https://sheltersafe.ca"),
     ),
     "AU": _region(
         "AU", "Australia", "000",
         Resource("Emergency services (Triple Zero)", "call 000", "emergency", "https://www.triplezero.gov.au", ("000",)),
         Resource("Lifeline", "call 13 11 14 (24/7)", "crisis", "https://www.lifeline.org.au", ("13 11 14",)),
+        Resource("Poisons Information Centre", "call 13 11 26 (24/7)", "poison", "https://www.poisonsinfo.nsw.gov.au", ("13 11 26",)),
+        Resource("1800RESPECT", "call 1800 737 732 (24/7)", "abuse", "https://www.1800respect.org.au", ("1800 737 732",)),
     ),
     "NZ": _region(
         "NZ", "New Zealand", "111",
         Resource("Emergency services", "call 111", "emergency", "https://1737.org.nz", ("111",)),
         Resource("Need to talk? 1737", "call or text 1737 (free, 24/7)", "crisis", "https://1737.org.nz", ("1737",)),
+        Resource("National Poisons Centre", "call 0800 764 766 (0800 POISON, 24/7)", "poison", "https://www.poisons.co.nz", ("0800 764 766",)),
+        Resource("Women's Refuge crisis line", "call 0800 733 843 (0800 REFUGE, 24/7)", "abuse", "https://womensrefuge.org.nz", ("0800 733 843",)),
     ),
     # Fallback for regions without verified lines: no number is guessed.
     "INTL": _region(
@@ -93,24 +107,6 @@ REGIONS: dict[str, Region] = {
     ),
 }
 _ALIASES = {"GB": "UK", "USA": "US", "IRELAND": "IE", "CANADA": "CA", "AUSTRALIA": "AU", "NEW ZEALAND": "NZ"}
-
-DEFAULT_TEMPLATE = """I'm really glad you told me, and I'm sorry you're going through this. What you're describing sounds serious, and you deserve support from a real person right now.
-
-Are you safe right now? If you might act on these thoughts, if someone has been hurt, or if someone is having trouble breathing or won't wake up, please call {emergency} now.
-
-You can reach people who are there for exactly this:
-{resources}
-{clinic}
-I'm an {disclosure}, so I can't help in an emergency, but these people can, any time of day or night. If you can, let someone near you know how you're feeling, and stay with them."""
-
-PLACEHOLDERS = ("emergency", "resources", "clinic", "disclosure")
-REQUIRED_PLACEHOLDERS = ("emergency", "resources")
-_PLACEHOLDER = re.compile(r"\{([a-zA-Z_]*)\}")
-
-
-class TemplateError(ValueError):
-    """The admin's crisis template cannot be used; the message says what to change."""
-
 
 def region_for(code: str | None) -> Region:
     """The region table entry for a code ("US", "uk", "GB"...); unknown codes get the fallback."""
@@ -123,27 +119,6 @@ def resources_text(region: str = "US", clinic_phone: str = "") -> str:
     if clinic_phone.strip():
         lines.append(f"- Your clinic: call {clinic_phone.strip()}")
     return "\n".join(lines)
-
-
-def render_template(template: str, region: str = "US", clinic_phone: str = "") -> str:
-    validate_template(template)
-    reg = region_for(region)
-    clinic = f"- Your clinic or care team: call {clinic_phone.strip()}\n" if clinic_phone.strip() else ""
-    values = {
-        "emergency": reg.emergency,
-        "resources": "\n".join(r.line() for r in reg.crisis_lines()),
-        "clinic": clinic,
-        "disclosure": DISCLOSURE,
-    }
-    # Plain replacement, not str.format: an admin's text may contain other braces.
-    text = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def crisis_template(region: str = "US", clinic_phone: str = "", settings: Settings | None = None) -> str:
-    """The full fixed crisis reply for a region (the admin's template when ``settings`` is given)."""
-    template = load_crisis_template(settings) if settings is not None else DEFAULT_TEMPLATE
-    return render_template(template, region, clinic_phone)
 
 
 def concern_text(region: str = "US", clinic_phone: str = "") -> str:
@@ -172,50 +147,13 @@ def first_message_notice(region: str = "US", clinic_phone: str = "") -> str:
     )
 
 
-def validate_template(text: str) -> None:
-    if not text or not text.strip():
-        raise TemplateError("The crisis template is empty. Write the reply, or reset it to the default.")
-    found = set(_PLACEHOLDER.findall(text))
-    unknown = sorted(found - set(PLACEHOLDERS))
-    if unknown:
-        allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-        raise TemplateError(f"Unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; use only {allowed}.")
-    missing = [p for p in REQUIRED_PLACEHOLDERS if p not in found]
-    if missing:
-        raise TemplateError(
-            f"The crisis template must keep {', '.join('{' + m + '}' for m in missing)} so the region's emergency "
-            "number and crisis lines are always shown."
-        )
-
-
-def template_path(settings: Settings) -> Path:
-    return settings.data_dir / "safety" / "crisis_template.md"
-
-
-def load_crisis_template(settings: Settings | None) -> str:
-    """The admin's template if one was saved (and is still valid), else the default."""
-    if settings is None:
-        return DEFAULT_TEMPLATE
-    try:
-        text = template_path(settings).read_text(encoding="utf-8")
-        validate_template(text)
-        return text
-    except (FileNotFoundError, TemplateError):
-        return DEFAULT_TEMPLATE
-
-
-def save_crisis_template(settings: Settings, text: str) -> Path:
-    """Validate and store the admin's template atomically; returns the file written."""
-    validate_template(text)
-    path = template_path(settings)
-    atomic_write_text(path, text.strip() + "\n")
-    return path
-
-
-def reset_crisis_template(settings: Settings) -> None:
-    template_path(settings).unlink(missing_ok=True)
-
-
 def known_numbers() -> tuple[str, ...]:
-    """Every crisis or emergency number in the table (for recognising real resources in replies)."""
-    return tuple(sorted({n for reg in REGIONS.values() for r in reg.crisis_lines() for n in r.numbers}))
+    """Every emergency, crisis, poison or abuse number in the table (for recognising real resources in replies)."""
+    return tuple(sorted({n for reg in REGIONS.values() for r in reg.resources if r.kind != "support" for n in r.numbers}))
+
+
+def header_line(region: str = "US") -> str:
+    """The one-line emergency notice under the app's header, for the studio's region."""
+    reg = region_for(region)
+    crisis = "; ".join(f"{r.name}: {r.how}" for r in reg.lines_of("crisis"))
+    return f"In an emergency {reg.emergency_action()}. {crisis}."

@@ -8,6 +8,7 @@ import os
 
 import gradio as gr
 
+from studio.safety import header_line, safety_status
 from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
@@ -44,7 +45,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
         if auth_mode(settings) == "oauth":
             gr.LoginButton(elem_id="login")
-        gr.Markdown(f"**{DISCLOSURE}** In an emergency call 911 (US) or your local emergency number; in the US call or text 988.", elem_id="disclosure")
+        gr.Markdown(f"**{DISCLOSURE}** {header_line(settings.region)}", elem_id="disclosure")
+        safety_notice = gr.Markdown(visible=False, elem_id="safety-status")
         tab_widgets: list[tuple[gr.Tab, bool]] = []
         with gr.Tabs(elem_id="tabs") as tabs:
             ctx.tabs = tabs
@@ -61,6 +63,15 @@ def build_app(settings: Settings) -> gr.Blocks:
             return [gr.Tab(visible=show, interactive=show) for show in (is_admin or not a for _, a in tab_widgets)]
 
         demo.load(visible_tabs, outputs=[tab for tab, _ in tab_widgets], queue=False, api_visibility="private")
+
+        def safety_state(request: gr.Request):
+            """Admins see whether the safety layer is whole; a degraded one is shown to them in red."""
+            if not ctx.caller(request).is_admin:
+                return gr.Markdown(visible=False)
+            status = safety_status(load=True)
+            return gr.Markdown(value=("" if status["ok"] else "⚠️ ") + status["message"], visible=True)
+
+        demo.load(safety_state, outputs=[safety_notice], api_visibility="private")
     demo.queue(default_concurrency_limit=4, max_size=settings.max_queue)
     return demo
 

@@ -86,10 +86,9 @@ def test_default_pool_is_base_and_succeeded_runs(settings):
 
 def test_crisis_prompt_uses_the_admin_edited_template(settings):
     """Regression: Compare and the arena ignored an admin-edited crisis template."""
-    from studio.compare.checks import check_prompt
-    from studio.safety import save_crisis_template
+    from studio.safety import gate_turn, save_crisis_template
 
     save_crisis_template(settings, "Our clinic cares about you. {emergency}\n{resources}")
-    gate = check_prompt("I have the pills ready and I'm going to take them all tonight", settings)
+    gate = gate_turn("I have the pills ready and I'm going to take them all tonight", settings)
     assert gate.level == "urgent"
     assert gate.response.startswith("Our clinic cares about you.")

@@ -44,7 +44,7 @@ def test_both_answers_stream_and_report_tokens_and_speed(tuned_settings):
     a, b = updates[-1].answers
     for answer in (a, b):
         assert 0 < answer.new_tokens <= 12 and answer.tokens_per_s > 0
-        assert answer.safety.model_called and answer.safety.output is not None
+        assert answer.safety.model_called and answer.safety.guard is not None
     assert a.model == RUN_ID and b.model == "base"
 
 

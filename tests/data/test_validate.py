@@ -110,14 +110,14 @@ def test_validate_conversations_numbers_like_the_stored_file():
     assert report.issues_for(1)[0][0] == "error"
 
 
-def test_lint_is_skipped_gracefully_without_the_safety_layer(monkeypatch):
-    import sys
+def test_lint_on_a_huge_dataset_uses_the_rules_and_says_so(monkeypatch):
+    from studio.data import lint
 
-    monkeypatch.setitem(sys.modules, "studio.safety", None)  # makes `import studio.safety` fail
+    monkeypatch.setattr(lint, "LEARNED_MAX_TEXTS", 1)
     report = validate_lines(GOOD)
-    assert report.ok and report.stats["lint"] == "skipped"
-    assert codes(report, "warnings") == [(None, "lint_unavailable")]
-    assert "safety layer is not available" in report.warnings[0].message
+    assert report.ok and report.stats["lint"] == "rules only"
+    assert codes(report, "warnings") == [(None, "lint_limited")]
+    assert "safety rules only" in report.warnings[0].message
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The embedder loads once per test session; every learned check after that reuses it."""
+"""The classifier loads once per test session; every learned check after that reuses it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def safety_index():
-    from studio.safety import learned
+def safety_classifier():
+    from studio.safety.classifier import get_classifier
 
-    return learned.get_index()
+    return get_classifier()

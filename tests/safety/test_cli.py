@@ -39,7 +39,7 @@ def test_check_assistant_json(run):
     assert result["violation"] is True and result["codes"] == ["dosing"]
 
 
-def test_batch_file_keeps_input_order(run, tmp_path, safety_index):
+def test_batch_file_keeps_input_order(run, tmp_path, safety_classifier):
     rows = [
         {"text": "I'm dying to see the results"},
         {"text": "I want to die"},
@@ -70,8 +70,39 @@ def test_text_and_file_are_exclusive(run, tmp_path):
 def test_eval_json_rules_only(run):
     code, out = run("safety", "eval", "--json", "--rules-only")
     assert code == 0
-    assert {"crisis", "guard", "goals", "met"} <= set(out)
-    assert 0 <= out["crisis"]["recall"] <= 1 and 0 <= out["guard"]["false_alarm_rate"] <= 1
+    assert {"sets", "goals", "blind_first_runs"} <= set(out)
+    main = out["sets"]["main"]
+    assert 0 <= main["users"]["escalation_recall"]["rate"] <= 1 and 0 <= main["replies"]["false_alarm_rate"]["rate"] <= 1
+
+
+def test_check_accepts_conversations_and_keeps_the_result_shape(run, tmp_path, safety_classifier):
+    rows = [
+        {"messages": [{"role": "assistant", "content": "Are you thinking of hurting yourself?"}, {"role": "user", "content": "yes"}]},
+        {"messages": [{"role": "assistant", "content": "Did the session go okay?"}, {"role": "user", "content": "yes"}]},
+        {"text": "hello"},
+    ]
+    path = tmp_path / "conv.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    code, out = run("safety", "check", "--file", str(path), "--json")
+    assert code == 0
+    assert [r["level"] for r in out["results"]] == ["urgent", "none", "none"]
+    assert all({"crisis", "level", "categories", "response", "reasons"} <= set(r) for r in out["results"])
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('{"messages": [{"role": "user", "content": 5}]}', "message 1"),
+        ('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}', "last message"),
+        ('{"messages": "hi"}', "non-empty list"),
+        ("[" * 5000, "not valid JSON"),
+    ],
+)
+def test_malformed_conversation_line_names_the_line(run, tmp_path, line, needle):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "fine"}\n' + line + "\n")
+    code, out = run("safety", "check", "--file", str(path), "--json")
+    assert code == 2 and "bad.jsonl:2" in out["error"] and needle in out["error"]
 
 
 def test_template_set_show_reset(run, tmp_path):
@@ -81,6 +112,10 @@ def test_template_set_show_reset(run, tmp_path):
     assert code == 0 and out["custom"] is True and "1737" in out["rendered"] and out["region"] == "NZ"
     code, out = run("safety", "template", "--reset", "--json")
     assert code == 0 and out["custom"] is False
+    code, out = run("safety", "template", "--kind", "overdose", "--region", "AU", "--json")
+    assert code == 0 and out["kind"] == "overdose" and "13 11 26" in out["rendered"] and "000" in out["rendered"]
+    code, out = run("safety", "template", "--kind", "nope", "--json")
+    assert code == 2 and "--kind" in out["error"]
     source.write_text("no placeholders")
     code, out = run("safety", "template", "--set", str(source), "--json")
     assert code == 2 and "{emergency}" in out["error"]

@@ -16,7 +16,7 @@ from studio.safety import (
     reset_crisis_template,
     save_crisis_template,
 )
-from studio.safety.resources import DEFAULT_TEMPLATE, template_path
+from studio.safety.responses import DEFAULT_TEMPLATE, template_path
 
 EXPECTED = {
     "US": ["988", "988lifeline.org", "911"],

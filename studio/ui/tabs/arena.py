@@ -23,11 +23,10 @@ WRITING = "✍️ writing both answers…"
 
 def _errors():
     from studio.compare.arena import ArenaError
-    from studio.compare.checks import SafetyUnavailable
     from studio.compare.side_by_side import CompareError
     from studio.models.loader import ModelLoadError
 
-    return (ArenaError, CompareError, ModelLoadError, SafetyUnavailable)
+    return (ArenaError, CompareError, ModelLoadError)
 
 
 def _controls(open_vote: bool, can_regenerate: bool):
@@ -157,15 +156,12 @@ def _safe(load, name):
 
 def _reveal_text(result: dict) -> str:
     from studio.compare.arena import VOTE_LABELS
-    from studio.compare.checks import AnswerSafety, GateResult, describe_flags
+    from studio.safety import describe_flags
 
     vote = result["vote"]
 
     def flags(safety: dict | None) -> str:
-        if not safety:
-            return "no safety record"
-        gate = GateResult(level=safety["input"]["level"], categories=tuple(safety["input"].get("categories") or ()))
-        return describe_flags(AnswerSafety(gate, safety.get("output"), safety.get("model_called", True), safety.get("flags") or []))
+        return describe_flags(safety) if safety else "no safety record"
 
     return (f"**Answer A** was `{vote['model_a']}` ({flags(result.get('safety_a'))})  \n"
             f"**Answer B** was `{vote['model_b']}` ({flags(result.get('safety_b'))})  \n"

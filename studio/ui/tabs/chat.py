@@ -11,6 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.context import AppContext
+from studio.ui.tabs import crisis_replies
 
 LOADING = "⏳ loading model… (first use only)"
 DISCLOSURE_TITLE = "ℹ️ AI companion, not a therapist or medical provider"
@@ -110,6 +111,7 @@ def build(ctx: AppContext) -> None:
                 top_p = gr.Slider(0.1, 1, value=0.9, step=0.05, label="Top-p")
                 max_new = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
                 seed = gr.Number(0, label="Seed", precision=0)
+    crisis_panel = crisis_replies.build(ctx, region_choices())
 
     def respond(message, history, model_ref, rag, region_code, system_prompt, temp, top, max_tokens, seed_value, request: gr.Request):
         from studio.models.generate import GenerationError, GenerationSettings
@@ -165,6 +167,7 @@ def build(ctx: AppContext) -> None:
             gr.Dropdown(choices=model_choices(settings)),
             gr.Textbox(value=load_system_prompt(settings), interactive=is_admin),
             gr.Row(visible=is_admin),
+            gr.Accordion(visible=is_admin),
         )
 
     inputs = [prompt, chatbot, model, use_kb, region, system, temperature, top_p, max_new, seed]
@@ -172,7 +175,7 @@ def build(ctx: AppContext) -> None:
     clear.click(lambda: ([], ""), None, [chatbot, prompt], queue=False, api_visibility="private")
     save_system.click(save, [system], [system], api_name="chat_system_save", api_visibility="private")
     reset_system.click(reset, None, [system], api_name="chat_system_reset", api_visibility="private")
-    opened = [model, system, system_actions]
+    opened = [model, system, system_actions, crisis_panel]
     refresh.click(on_open, None, opened, queue=False, api_visibility="private")
 
     def wire_tab_events() -> None:

@@ -16,14 +16,13 @@ BATCH_HEADERS = ["prompt", "category", "answer A", "flags A", "answer B", "flags
 
 def _errors():
     """The core's user-facing errors, imported lazily (no torch at tab import time)."""
-    from studio.compare.checks import SafetyUnavailable
     from studio.compare.prompts import PromptSetError
     from studio.compare.side_by_side import CompareError
     from studio.models.generate import GenerationError
     from studio.models.loader import ModelLoadError
     from studio.util.uploads import UploadError
 
-    return (CompareError, GenerationError, ModelLoadError, PromptSetError, SafetyUnavailable, UploadError)
+    return (CompareError, GenerationError, ModelLoadError, PromptSetError, UploadError)
 
 
 def _gen(temperature, top_p, max_tokens, seed):
@@ -34,10 +33,10 @@ def _gen(temperature, top_p, max_tokens, seed):
 
 
 def answer_info(answer) -> str:
-    from studio.compare.checks import describe_flags
+    from studio.safety import describe_flags
 
     speed = f"{answer.new_tokens} tokens · {answer.tokens_per_s} tokens/s" if answer.safety.model_called else "no model call"
-    flags = describe_flags(answer.safety)
+    flags = describe_flags(answer.safety.to_dict())
     icon = "⚠️" if flags != "no safety flags" else "✅"
     return f"**{answer.model}** · {speed}\n\n{icon} {flags}"
 
