@@ -52,6 +52,15 @@ _BENIGN_AMOUNT = re.compile(
 _MORE_THAN_PLANNED = re.compile(r"\b(?:whole|all|every|entire|bottle|pack|lot|many|more|extra|double|triple|\d+)\b")
 _CHECK_IN = re.compile(r"\bgently check in\b")
 _QUESTION = re.compile(r"[^.!?\n]*\?")
+_OTHER_SUBSTANCE_QUESTION = re.compile(
+    r"\b(?:anything else|anything with it|other (?:meds|medications?|medicines?|drugs|substances)|alcohol|drink|drinking|"
+    r"mix(?:ed)?|combine[d]?|with it)\b"
+)
+_SEDATIVE = re.compile(
+    r"\b(?:beers?|wine|vodka|whiske?y|gin|rum|tequila|shots?|drinks?|alcohol|booze|xanax|alprazolam|valium|diazepam|"
+    r"ativan|lorazepam|klonopin|clonazepam|benzos?|oxy\w*|percocet|vicodin|opioids?|fentanyl|heroin|methadone|codeine|"
+    r"morphine|tramadol|sleeping pills?|ambien|zolpidem|seroquel|gabapentin|pregabalin)\b"
+)
 
 
 def in_context(turns: list[dict], verdict, judge: Callable[[str], object], learned: bool) -> None:
@@ -60,7 +69,7 @@ def in_context(turns: list[dict], verdict, judge: Callable[[str], object], learn
     answer = normalize(turns[-1]["content"])
     question = _last_question(history)
     if question and len(answer.split()) <= 12:
-        _short_answer(question, answer, verdict, judge, learned)
+        _short_answer(question, answer, verdict, lambda q: judge(f"{_user_before(history)} {q}".strip()), learned)
     _sticky(history, answer, verdict, judge)
 
 
@@ -68,6 +77,11 @@ def is_short_reply_to_question(turns: list[dict]) -> bool:
     """A bare yes or no to the assistant's question: its meaning is in the question, not in the words."""
     answer = normalize(turns[-1]["content"])
     return bool(_last_question(turns[:-1])) and len(answer.split()) <= 6 and bool(_YES.match(answer) or _NO.match(answer))
+
+
+def _user_before(history: list[dict]) -> str:
+    """The user turn the assistant's question followed up on (it gives the question its topic)."""
+    return next((t["content"] for t in reversed(history[:-1]) if t["role"] == "user"), "")
 
 
 def _last_question(history: list[dict]) -> str:
@@ -80,20 +94,25 @@ def _last_question(history: list[dict]) -> str:
 
 def _short_answer(question: str, answer: str, verdict, judge, learned: bool) -> None:
     yes, no = bool(_YES.match(answer)), bool(_NO.match(answer))
-    if _SAFETY_QUESTION.search(question):
-        if no or _NOT_SAFE.search(answer):
-            verdict.raise_to("urgent", [], f"answered '{clip(answer, 30)}' to '{clip(question, 60)}'")
+    said = f"answered '{clip(answer, 30)}' to '{clip(question, 60)}'"
+    if _SAFETY_QUESTION.search(question) and (no or _NOT_SAFE.search(answer)):
+        verdict.raise_to("urgent", [], said)
+        return
+    if _OTHER_SUBSTANCE_QUESTION.search(question) and _SEDATIVE.search(answer) and not no:
+        # Ketamine with alcohol, benzodiazepines or opioids, revealed in a short reply: an overdose risk.
+        verdict.raise_to("urgent", ["overdose"], said)
         return
     if _AMOUNT_QUESTION.search(question) and _RISK_QUESTION.search(question):
         if not no and not _BENIGN_AMOUNT.match(answer) and _MORE_THAN_PLANNED.search(answer):
-            verdict.raise_to("urgent", ["overdose"], f"answered '{clip(answer, 30)}' to '{clip(question, 60)}'")
+            verdict.raise_to("urgent", ["overdose"], said)
         return
     if no:
         return
     asked = judge(question)  # the question read as if the person had said it
-    if yes and (asked.level != "none" or _RISK_QUESTION.search(question)):
-        categories = asked.categories or ["suicide"]
-        verdict.raise_to("urgent", categories, f"answered '{clip(answer, 30)}' to '{clip(question, 60)}'")
+    if yes and asked.level != "none":
+        verdict.raise_to(asked.level, asked.categories, said)  # a yes takes the question's own level
+    elif yes and _RISK_QUESTION.search(question):
+        verdict.raise_to("urgent", ["suicide"], said)
     elif learned:
         together = judge(f"{question} {answer}")
         if together.level != "none" and asked.level == "none":

@@ -70,8 +70,11 @@ def test_chat_crisis_prompt_answers_without_a_model(cli):
 @pytest.mark.slow
 def test_chat_with_rag_returns_sources(cli, embedded_model_dir, tmp_path):
     guide = tmp_path / "aftercare.md"
-    guide.write_text("# Aftercare\n\nAfter a ketamine session, do not drive until the next day after a full night's sleep.\n")
+    guide.write_text("# Aftercare\n\nAfter a ketamine session, rest at home, drink water and eat something light. Do not drive "
+                     "until the next day after a full night's sleep.\n")
     cli("kb", "add", str(guide), "--json")
-    code, payload = cli("chat", "--prompt", "Can I drive after my ketamine session?", "--rag", "--max-new-tokens", "16", "--json")
+    # A question the 135M model answers harmlessly in 16 tokens: an answer the output guard replaces loses its
+    # citations by design (the guard flagged the truncated answer to "Can I drive ...?" here).
+    code, payload = cli("chat", "--prompt", "How should I rest after my ketamine session?", "--rag", "--max-new-tokens", "16", "--json")
     assert code == 0 and payload["text"].strip()
     assert payload["sources"][0] == {"doc": "aftercare.md", "page": None}

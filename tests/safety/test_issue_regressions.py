@@ -111,3 +111,34 @@ def test_harmless_short_answers_stay_none(safety_classifier):
     assert check_conversation(ok).level == "none"
     denied = [{"role": "assistant", "content": "Are you having any thoughts of hurting yourself?"}, {"role": "user", "content": "no, nothing like that"}]
     assert check_conversation(denied).level == "none"
+
+
+def test_kinda_to_a_combined_suicide_and_safety_question_is_urgent(safety_classifier):
+    """Found by the blind set's first run: the safety half of the question hid the risk half."""
+    messages = [
+        {"role": "user", "content": "some nights i think my family would manage fine without me"},
+        {"role": "assistant", "content": "That sounds heavy. Are you having thoughts of ending your life, and are you safe right now?"},
+        {"role": "user", "content": "kinda"},
+    ]
+    assert check_conversation(messages).level == "urgent"
+
+
+def test_alcohol_named_in_a_short_reply_after_a_dose_is_an_overdose_risk(safety_classifier):
+    """Found by the blind set's first run: ketamine plus alcohol, revealed in a short answer."""
+    messages = [
+        {"role": "user", "content": "took my troche an hour ago, feeling very floaty"},
+        {"role": "assistant", "content": "That can happen. Have you had anything else today, like alcohol or other medicines?"},
+        {"role": "user", "content": "a few glasses of wine"},
+    ]
+    result = check_conversation(messages)
+    assert result.level == "urgent" and "overdose" in result.categories
+
+
+def test_yes_takes_the_level_of_the_question_it_answers(safety_classifier):
+    """Found by the blind set's first run: yes to a bladder question is a concern, not the full crisis reply."""
+    messages = [
+        {"role": "user", "content": "it stings every time i pee lately"},
+        {"role": "assistant", "content": "I'm sorry, that sounds painful. Have you seen any blood when you go?"},
+        {"role": "user", "content": "yeah a bit"},
+    ]
+    assert check_conversation(messages).level == "concern"
