@@ -64,16 +64,6 @@ CONTEXTS = {
     ),
 }
 
-# Where the learned match may not fire on its own: idioms and in-session experiences told as
-# meaningful. (Rules still run there; this only stops a similarity match from overruling them.)
-LEARNED_VETO = context(
-    "idiom_or_meaningful",
-    r"\b(?:killing (?:it|me)|kill(?:ed)? (?:it|time)|dying (?:to|for)|to die for|(?:nearly|almost) died (?:laughing|of)|"
-    r"died laughing|dead (?:tired|on my feet)|drives? me (?:crazy|nuts|mad|up the wall)|(?:could|would|i'd) (?:kill|murder) "
-    r"(?:for )?(?:a|an|some)\b|drowning in (?:work|paperwork|emails?)|(?:bored|scared|sick) to death|break a leg|"
-    r"shoot me (?:a|an)\b|over my dead body)|" + CONTEXTS["meaningful"].pattern.pattern,
-)
-
 # --- building blocks ------------------------------------------------------------------------
 _SUBSTANCE = (
     r"(?:ketamine|k\b|spray|sprays|troches?|lozenges?|pills?|meds|medications?|tablets?|doses?|benzos?|xanax|"
