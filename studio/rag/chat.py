@@ -126,11 +126,9 @@ def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dic
     stream = stream_chat(model_ref, messages, gen, settings)
     try:
         for text in stream:
-            partial = check_reply(text, partial=True)
-            if partial.violation:
+            if check_reply(text, partial=True).violation:
                 break  # stop generating now; the final check below replaces the reply
-            if not partial.held:  # held: a sentence under review is shown once the classifier has read it
-                yield ChatUpdate(text, sources, safety, status="generating", notice=notice)
+            yield ChatUpdate(text, sources, safety, status="generating", notice=notice)
     finally:
         stream.close()
     final, verdict = finish_reply(text, gate)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from studio.safety import guard_rules
-from studio.safety.classifier import ClassifierUnavailable, get_classifier, load_error, rules_not_in_floor
+from studio.safety.classifier import ClassifierUnavailable, get_classifier
 from studio.safety.resources import DISCLOSURE, known_numbers
 from studio.safety.rules import match
 from studio.safety.taxonomy import GUARD_CODES, category_of_rule
@@ -64,7 +64,6 @@ class GuardCheck:
     reasons: list[str]
     safe_text: str
     degraded: str = ""
-    held: bool = False  # streaming only: do not show this partial text yet (a sentence under review)
 
     def to_dict(self) -> dict:
         out = {"violation": self.violation, "codes": self.codes, "safe_text": self.safe_text, "reasons": self.reasons}
@@ -85,19 +84,14 @@ def check_reply(text: str, *, learned: bool = True, partial: bool = False) -> Gu
         except ClassifierUnavailable as exc:
             degraded = str(exc)
     hits, _ = match(guard_rules.RULES, sentences(norm), guard_rules.CONTEXTS, norm)
-    # Rules the corpus showed to be noisy stay out of the floor only while the classifier is there to judge.
-    noisy = rules_not_in_floor() if learned and not degraded and load_error() is None else frozenset()
-    held = False
+    # Every guard rule stays in the floor: a missed dose instruction costs more than a replaced good answer
+    # (the classifier alone let "Sure. You should double your dose tonight." through).
     for hit in hits:
         reasons.append(hit.reason())
-        if hit.rule.id not in noisy:
-            found.setdefault(category_of_rule(hit.rule.id), hit.reason())
-        else:
-            held = True
+        found.setdefault(category_of_rule(hit.rule.id), hit.reason())
     codes = [c for c in CODES if c in found]
     if not codes:
-        # While streaming, a noisy rule's match is held back until the classifier reads the finished sentence.
-        return GuardCheck(False, [], reasons, text, degraded, held=partial and held and not _SENTENCE_DONE.search(text))
+        return GuardCheck(False, [], reasons, text, degraded)
     return GuardCheck(True, codes, reasons, safe_replacement(codes), degraded)
 
 
