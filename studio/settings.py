@@ -27,14 +27,17 @@ def _default_data_dir(env: Mapping[str, str]) -> Path:
     return Path("studio-data")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int = 10**6) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        raise SettingsError(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be from {low} to {high}, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,12 @@ class Settings:
             cache_dir=Path(cache).expanduser(),
             base_model=env.get("STUDIO_BASE_MODEL", "").strip() or "embedded",
             hf_token=env.get("HF_TOKEN") or None,
-            upload_limit_mb=_int(env, "STUDIO_UPLOAD_LIMIT_MB", 50),
+            upload_limit_mb=_int(env, "STUDIO_UPLOAD_LIMIT_MB", 50, high=10_240),
             region=(env.get("STUDIO_REGION", "").strip() or "US").upper(),
             clinic_name=env.get("STUDIO_CLINIC_NAME", "").strip(),
             clinic_phone=env.get("STUDIO_CLINIC_PHONE", "").strip(),
             chroma_host=env.get("STUDIO_CHROMA_HOST", "").strip() or None,
-            chroma_port=_int(env, "STUDIO_CHROMA_PORT", 8000),
+            chroma_port=_int(env, "STUDIO_CHROMA_PORT", 8000, high=65_535),
             embedder=env.get("STUDIO_EMBEDDER", "").strip() or "embedded",
             admin_password=env.get("STUDIO_ADMIN_PASSWORD") or None,
             rater_password=env.get("STUDIO_RATER_PASSWORD") or None,

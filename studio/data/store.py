@@ -104,7 +104,7 @@ class DatasetStore:
 
     def path(self, name: str, version: int | None = None) -> Path:
         folder = self._dir(name)
-        version = version or self.latest(name)
+        version = self.latest(name) if version is None else version  # version 0 is an error, not "latest"
         file = folder / f"v{version:04d}.jsonl"
         if not version or not file.is_file():
             known = self._version_numbers(folder)
@@ -128,8 +128,12 @@ class DatasetStore:
 
     # ---- writing -------------------------------------------------------------------------
     def save(self, name: str, conversations: list[dict], expected_version: int | None = None,
-             note: str = "", author: str = "", source: str = "") -> int:
-        """Write a new version; returns its number. ``expected_version=0`` means "must be new"."""
+             note: str = "", author: str = "", source: str = "", append: bool = False) -> int:
+        """Write a new version; returns its number. ``expected_version=0`` means "must be new".
+
+        With ``append`` the new version is the latest one plus ``conversations``, read under the same
+        lock as the write: two appends at once both land (one after the other), none is lost.
+        """
         if not isinstance(conversations, list) or not all(isinstance(c, dict) for c in conversations):
             raise DataError("A dataset is a list of conversation objects.")
         text = to_jsonl(conversations)
@@ -139,6 +143,9 @@ class DatasetStore:
             latest = self.latest(name)
             if expected_version is not None and int(expected_version) != latest:
                 raise VersionConflict(name, int(expected_version), latest)
+            if append and latest:
+                conversations = self.load(name, latest) + conversations
+                text = to_jsonl(conversations)
             version = latest + 1
             atomic_write_text(folder / f"v{version:04d}.jsonl", text)
             meta = self._meta(folder)
@@ -161,13 +168,11 @@ class DatasetStore:
         self._dir(name)  # validate the name before the (possibly slow) read
         limit = getattr(self.settings, "upload_limit_bytes", DEFAULT_LIMIT_BYTES)
         result = load_conversations(path, fmt, limit_bytes=limit)
-        conversations = result.conversations
-        if append and self.exists(name):
-            conversations = self.load(name) + conversations
         source = Path(str(path)).name
         note = f"{'appended' if append else 'imported'} {len(result.conversations)} from {source} ({result.format})"
-        version = self.save(name, conversations, expected_version, note=note, author=author, source=source)
-        return ImportedVersion(version, len(conversations), result.format, result.notes)
+        version = self.save(name, result.conversations, expected_version, note=note, author=author, source=source,
+                            append=append)
+        return ImportedVersion(version, self._info(name, version).examples, result.format, result.notes)
 
     def seed_starter(self) -> bool:
         """On first start (an empty store, never seeded before) add the starter dataset."""
@@ -181,8 +186,9 @@ class DatasetStore:
     # ---- internals -----------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
         if not isinstance(name, str) or not NAME_RE.match(name):
+            shown = repr(name[:64] + "…") if isinstance(name, str) and len(name) > 64 else repr(name)[:80]
             raise DataError(
-                f"Dataset name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+                f"Dataset name {shown} is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
             )
         return self.root / name
 

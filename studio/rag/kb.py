@@ -22,6 +22,7 @@ from studio.rag.parsers import IngestError, kind_of, parse_document
 from studio.rag.retrieve import MODES, Hit, make_hit, rrf
 from studio.rag.store import ChromaStore, collection_name
 from studio.settings import Settings
+from studio.util.uploads import safe_filename
 
 # progress(done, total, message): chunks embedded so far out of all chunks being added.
 Progress = Callable[[int, int, str], None]
@@ -84,7 +85,7 @@ class KnowledgeBase:
     # -- adding -------------------------------------------------------------------------------
     def add_files(self, paths: Sequence[Path | str], names: Sequence[str] | None = None, progress: Progress | None = None) -> AddReport:
         """Add files from disk (``names`` overrides the stored names, e.g. for uploads in temp folders)."""
-        names = list(names) if names is not None else [Path(p).name for p in paths]
+        names = list(names) if names is not None else [safe_filename(Path(p).name) for p in paths]
         files, errors = [], []
         for path, name in zip(paths, names, strict=True):
             try:

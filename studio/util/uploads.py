@@ -26,10 +26,16 @@ class UploadError(ValueError):
 
 
 def safe_filename(name: str) -> str:
-    """The last path component only, in a conservative alphabet: no traversal, no hidden files."""
+    """The last path component only: no traversal, no hidden files, no control or direction marks.
+
+    Letters and digits of every script are kept (NFC), so "安全.md" and "ケア.md" stay two documents;
+    control and format characters are dropped (U+202E reverses the text and can spoof the extension).
+    """
     base = re.split(r"[\\/]", name or "")[-1]
-    base = unicodedata.normalize("NFKC", base)
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C"))
+    base = "".join(ch if ch.isalnum() or ch in "._ -" or unicodedata.category(ch).startswith("M") else "_" for ch in base)
+    base = base.strip(" .")
     base = re.sub(r"\.{2,}", ".", base)
     return base[:120] or "upload"
 

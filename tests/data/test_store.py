@@ -99,6 +99,9 @@ def test_bad_names_and_missing_versions(settings):
     for name in ("../x", "", "a/b", ".hidden"):
         with pytest.raises(DataError, match="not allowed"):
             store.save(name, [A])
+    with pytest.raises(DataError) as huge:  # a 1 MB name used to be echoed back whole
+        store.save("x" * 1_000_000, [A])
+    assert len(str(huge.value)) < 300
     with pytest.raises(DatasetNotFound):
         store.load("nope")
     store.save("d", [A])
@@ -112,3 +115,40 @@ def test_seed_starter_once(settings):
     [info] = store.list()
     assert info.name == "companion-starter" and info.examples >= 120
     assert store.seed_starter() is False  # never twice, even if it is deleted later
+
+
+def _append_after(barrier, settings, file) -> None:
+    barrier.wait()  # both processes read and write at the same moment
+    DatasetStore(settings).import_file("shared", file, append=True, author="proc")
+
+
+def test_parallel_appends_from_processes_lose_no_row(settings, tmp_path):
+    """Two `data import --append` at once: before the fix the latest version was read outside the lock."""
+    import json
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    store = DatasetStore(settings)
+    store.save("shared", [conv(("user", "seed"), ("assistant", "row"))])
+    files = []
+    for who in ("a", "b"):
+        path = tmp_path / f"{who}.jsonl"
+        path.write_text("".join(json.dumps(conv(("user", f"{who} {i}"), ("assistant", "ok"))) + "\n" for i in range(30)))
+        files.append(path)
+    for trial in range(20):
+        barrier = ctx.Barrier(2)
+        procs = [ctx.Process(target=_append_after, args=(barrier, settings, f)) for f in files]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert all(p.exitcode == 0 for p in procs)
+        assert len(store.load("shared")) == 1 + 60 * (trial + 1), f"rows lost in trial {trial + 1}"
+
+
+def test_restore_version_zero_is_an_error_not_the_latest(settings):
+    store = DatasetStore(settings)
+    store.save("d", [conv(("user", "a"), ("assistant", "b"))])
+    with pytest.raises(DatasetNotFound, match="no version 0"):
+        store.restore("d", 0)
+    assert store.latest("d") == 1

@@ -49,3 +49,11 @@ def test_unwritable_data_dir_names_path_and_variable(tmp_path):
     with pytest.raises(SettingsError, match="STUDIO_DATA_DIR") as info:
         s.ensure_data_dir()
     assert str(blocker / "sub") in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "value"), [("STUDIO_UPLOAD_LIMIT_MB", "-5"), ("STUDIO_UPLOAD_LIMIT_MB", "0"),
+                                             ("STUDIO_CHROMA_PORT", "70000"), ("STUDIO_MAX_QUEUE", "-1")])
+def test_out_of_range_numbers_are_refused_with_the_variable_named(name, value):
+    """A negative upload limit used to be accepted (every upload then failed with a confusing size message)."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

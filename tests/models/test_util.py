@@ -28,7 +28,13 @@ def test_redaction_of_tokens(monkeypatch):
     assert "hf_abcdefghijklmnop" not in record.getMessage()
 
 
-@pytest.mark.parametrize("name,expected", [("../../etc/passwd.txt", "passwd.txt"), ("..\\x\\notes.md", "notes.md"), ("...", "upload"), ("a b?.pdf", "a b_.pdf")])
+@pytest.mark.parametrize("name,expected", [
+    ("../../etc/passwd.txt", "passwd.txt"), ("..\\x\\notes.md", "notes.md"), ("...", "upload"), ("a b?.pdf", "a b_.pdf"),
+    # Non-Latin names stay distinct (every non-ASCII character used to become "_", so 安全.md replaced ケア.md).
+    ("安全.md", "安全.md"), ("ケア.md", "ケア.md"), ("Café guide.pdf", "Café guide.pdf"), ("हिंदी.md", "हिंदी.md"),
+    # A right-to-left override would show "report\u202Efdp.md" as "reportdm.pdf".
+    ("report\u202efdp.md", "reportfdp.md"), ("a\x00b\x1b.txt", "ab.txt"),
+])
 def test_safe_filename(name, expected):
     assert safe_filename(name) == expected
 

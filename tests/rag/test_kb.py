@@ -122,3 +122,13 @@ def test_bm25_follows_changes_made_by_another_instance(settings, tmp_path):
     assert reader.query("zebracode", k=1, mode="bm25")[0].doc == "b.md"
     writer.remove("b.md")
     assert reader.query("zebracode", k=1, mode="bm25") == []
+
+
+def test_non_latin_names_stay_distinct_and_direction_marks_are_dropped(kb, tmp_path):
+    """Uploading 安全.md used to replace ケア.md: every non-ASCII character became '_'."""
+    first = write(tmp_path, "安全.md", "# 安全\n\nSafety planning notes for the evening after a session.\n")
+    second = write(tmp_path, "ケア.md", "# ケア\n\nAftercare: rest, water and a quiet evening.\n")
+    spoof = write(tmp_path, "report\u202efdp.md", "# Report\n\nA short integration report.\n")
+    report = kb.add_files([first, second, spoof])
+    assert report.added == ["安全.md", "ケア.md", "reportfdp.md"] and report.replaced == []
+    assert sorted(d.doc for d in kb.list_documents()) == sorted(["安全.md", "ケア.md", "reportfdp.md"])
