@@ -1,7 +1,9 @@
-"""Commands: data validate | convert | split | stats | list | import | export | push | restore.
+"""Commands: data validate | render | convert | split | stats | list | import | export | push | restore.
 
 INPUT arguments accept a file path, or a stored dataset as ``NAME`` or ``NAME@VERSION``.
 ``data validate`` exits 0 with no errors, 1 with errors, 2 when the file cannot be read at all.
+``--region`` (default: ``STUDIO_REGION``) is the region that placeholders such as ``{crisis_line}``
+are checked and rendered for; split, export and push write rendered text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     val.add_argument("--max-length", type=int, default=None, help="warn above this many tokens")
     val.add_argument("--no-tokens", action="store_true", help="skip token counts (no tokenizer needed)")
     val.add_argument("--no-lint", action="store_true", help="skip the clinical lint")
+    _region_arg(val)
+
+    ren = _cmd(sub, "render", _render, "Fill in {crisis_line}, {emergency_number}... for a region.")
+    ren.add_argument("input", help="file or stored dataset NAME[@VERSION]")
+    ren.add_argument("--out", required=True)
+    _region_arg(ren)
 
     conv = _cmd(sub, "convert", _convert, "Convert any supported format to native JSONL.")
     conv.add_argument("input", help="file, HF dataset folder/hub id, or stored dataset NAME[@VERSION]")
@@ -38,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spl.add_argument("--out", required=True, help="output folder")
     spl.add_argument("--format", choices=FORMAT_CHOICES, default="auto")
     spl.add_argument("--with-text", action="store_true")
+    _region_arg(spl)
 
     st = _cmd(sub, "stats", _stats, "Counts, roles, tags and token lengths.")
     st.add_argument("path")
@@ -57,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("name", help="NAME or NAME@VERSION")
     exp.add_argument("--out", required=True)
     exp.add_argument("--with-text", action="store_true")
+    _region_arg(exp)
 
     push = _cmd(sub, "push", _push, "Push a stored dataset to a Hub dataset repo (token from HF_TOKEN).")
     push.add_argument("name", help="NAME or NAME@VERSION")
@@ -64,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--public", action="store_true", help="make the repo public (default: private)")
     push.add_argument("--eval-fraction", type=float, default=0.0)
     push.add_argument("--seed", type=int, default=0)
+    _region_arg(push)
 
     res = _cmd(sub, "restore", _restore, "Restore an old version as the newest one.")
     res.add_argument("name")
@@ -75,6 +86,20 @@ def _cmd(sub, name: str, handler, help_text: str) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.set_defaults(handler=handler)
     return parser
+
+
+def _region_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", default=None, help="US, UK, IE, CA, AU, NZ or INTL (default: STUDIO_REGION, else US)")
+
+
+def _region(args: argparse.Namespace, settings: Settings) -> str:
+    return args.region or settings.region
+
+
+def _rendered(conversations: list[dict], args: argparse.Namespace, settings: Settings) -> list[dict]:
+    from studio.data.placeholders import render_rows
+
+    return render_rows(conversations, _region(args, settings)).rows
 
 
 def _tokenizer(settings: Settings, skip: bool = False):
@@ -123,13 +148,26 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     tokenizer = _tokenizer(settings, args.no_tokens)
     try:
         report = validate_path(args.path, tokenizer=tokenizer, max_length=args.max_length, lint=not args.no_lint,
-                               limit_bytes=settings.upload_limit_bytes)
+                               limit_bytes=settings.upload_limit_bytes, region=_region(args, settings))
     except FileReadError as exc:
         raise CommandError(str(exc), 2) from None
     lines = [i.message for i in report.errors] + [f"warning: {i.message}" for i in report.warnings]
     summary = f"{report.examples} examples, {len(report.errors)} errors, {len(report.warnings)} warnings"
     emit(args, report.to_dict(), "\n".join([*lines, summary]))
     return 0 if report.ok else 1
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    from studio.cli import emit
+    from studio.data.export import write_jsonl
+    from studio.data.placeholders import region_code, render_rows
+
+    region = region_code(_region(args, settings))
+    rendered = render_rows(_read_input(args.input, settings), region)
+    out = write_jsonl(args.out, rendered.rows)
+    counts = ", ".join(f"{{{k}}} x{v}" for k, v in rendered.to_dict()["placeholders"].items()) or "no placeholders"
+    emit(args, rendered.to_dict(), f"wrote {len(rendered.rows)} conversations for {region} to {out} ({counts})")
+    return 0
 
 
 def _convert(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,7 +186,7 @@ def _split(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit
     from studio.data.export import split, write_split
 
-    conversations = _read_input(args.input, settings, args.format)
+    conversations = _rendered(_read_input(args.input, settings, args.format), args, settings)
     tokenizer = _require_tokenizer(settings) if args.with_text else None
     files = write_split(conversations, args.out, args.eval_fraction, args.seed, tokenizer)
     train, evals = split(conversations, args.eval_fraction, args.seed)
@@ -205,7 +243,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit
     from studio.data.export import with_text, write_jsonl
 
-    conversations = _stored_input(args.name, settings)
+    conversations = _rendered(_stored_input(args.name, settings), args, settings)
     if args.with_text:
         conversations = with_text(conversations, _require_tokenizer(settings))
     out = write_jsonl(args.out, conversations)
@@ -224,7 +262,7 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit, progress
     from studio.data.hub import push_to_hub
 
-    conversations = _stored_input(args.name, settings)
+    conversations = _rendered(_stored_input(args.name, settings), args, settings)
     progress(f"pushing {len(conversations)} conversations to {args.repo}…")
     result = push_to_hub(conversations, args.repo, settings.hf_token, private=not args.public,
                          eval_fraction=args.eval_fraction, seed=args.seed, source=args.name)

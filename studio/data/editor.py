@@ -192,9 +192,10 @@ def save(store: DatasetStore, state: EditorState, note: str = "", author: str = 
     return version
 
 
-def revalidate(state: EditorState, tokenizer=None, max_length: int | None = None, force: bool = False) -> ValidationReport | None:
+def revalidate(state: EditorState, tokenizer=None, max_length: int | None = None, force: bool = False,
+               region: str = "US") -> ValidationReport | None:
     if force or len(state.convs) <= LIVE_LIMIT:
-        state.report = validate_conversations(state.convs, tokenizer=tokenizer, max_length=max_length)
+        state.report = validate_conversations(state.convs, tokenizer=tokenizer, max_length=max_length, region=region)
     return state.report
 
 

@@ -1,10 +1,15 @@
-"""Clinical lint: the safety layer's checks applied to training conversations (warnings).
+"""Clinical lint: a clinician's first read of training conversations.
 
-The lint calls the same two functions as Chat, Compare and the arena (``check_conversation`` on
+Errors come from the same two functions as Chat, Compare and the arena (``check_conversation`` on
 each user turn, in the light of the turns before it, and ``check_reply`` on each assistant turn):
 - an assistant turn the output guard flags (dosing, mixing, diagnosis, ...);
-- an urgent user turn whose reply does not follow the crisis protocol;
-- a medication question answered without deferring to the prescribing clinician.
+- an urgent user turn whose reply does not follow the crisis protocol.
+Warnings (``studio.data.lint_text``): a medication question answered without deferring to the
+prescribing clinician, confidentiality promises, claims of a monitored setting, phone numbers written
+as free text, and numbers from another region's table.
+
+Rows are read as training will see them: placeholders rendered for the dataset's region. The
+number checks read the raw text, where a number can only be free text.
 
 The learned classifier reads every text once per Linter (cached by text, encoded in batches).
 A dataset with more distinct texts than ``LEARNED_MAX_TEXTS`` is linted with the rules alone, and
@@ -16,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from studio.data.lint_text import confidentiality_promises, monitored_setting_claims, number_findings
+from studio.data.placeholders import PlaceholderError, region_code, render_conversation
 from studio.data.schema import is_renderable
 
 CACHE = 65536
@@ -39,26 +46,32 @@ class LintFinding:
     code: str
     message: str
     turn: int  # 1-based message number inside the conversation
+    severity: str = "warning"  # "error" for what the safety layer itself would block
 
 
 class Linter:
     """Lints conversations through ``studio.safety``; ``notice`` says when it ran on the rules alone."""
 
-    def __init__(self, learned: bool = True) -> None:
+    def __init__(self, learned: bool = True, region: str = "US") -> None:
         from studio.safety import check_reply, defers_to_clinician, follows_crisis_protocol, is_medication_question
 
         self.learned = learned
+        try:
+            self.region = region_code(region)
+        except PlaceholderError:
+            self.region = region  # validation reports the unknown region; rendering fails, so nothing is linted
         self.notice = ""
         # Datasets repeat turns (the same refusal, the same greeting): each text is checked once per Linter.
         self.check_reply = lru_cache(maxsize=CACHE)(lambda text: check_reply(text, learned=self.learned))
         self.follows_crisis_protocol = lru_cache(maxsize=CACHE)(follows_crisis_protocol)
-        self.defers_to_clinician = lru_cache(maxsize=CACHE)(defers_to_clinician)
+        self.defers_to_clinician = lru_cache(maxsize=CACHE)(lambda text: defers_to_clinician(text, learned=self.learned))
         self.is_medication_question = lru_cache(maxsize=CACHE)(is_medication_question)
         self._crisis_level = lru_cache(maxsize=CACHE)(self._level)
 
     def prepare(self, convs: list[dict]) -> None:
         """Encode every distinct text in one batch (or fall back to the rules for huge datasets)."""
-        texts = {m["content"] for c in convs if is_renderable(c) for m in c["messages"] if m["role"] != "system"}
+        rendered = [self._render(c) for c in convs if is_renderable(c)]
+        texts = {m["content"] for c in rendered if c for m in c["messages"] if m["role"] != "system"}
         if not self.learned or not texts:
             return
         if len(texts) > LEARNED_MAX_TEXTS:
@@ -75,24 +88,49 @@ class Linter:
         except ClassifierUnavailable as exc:
             self.notice = f"clinical lint is degraded: the learned safety classifier could not load ({exc})"
 
+    def _render(self, conv: dict) -> dict | None:
+        """The conversation as training sees it, with user turns cut to the person's own words."""
+        from studio.rag.prompt import question_of
+
+        try:
+            rendered = render_conversation(conv, self.region)
+        except PlaceholderError:
+            return None  # validation reports it as an error; there is nothing sound to lint
+        messages = [{**m, "content": question_of(m["content"])} if m["role"] == "user" else m for m in rendered["messages"]]
+        return {**rendered, "messages": messages}
+
     def lint(self, conv: dict) -> list[LintFinding]:
-        if not is_renderable(conv):
+        """Findings for one raw conversation (placeholders unrendered), in message order."""
+        rendered = self._render(conv) if is_renderable(conv) else None
+        if rendered is None:
             return []
-        messages = conv["messages"]
         findings: list[LintFinding] = []
-        for i, message in enumerate(messages):
+        for i, (raw, message) in enumerate(zip(conv["messages"], rendered["messages"], strict=True)):
+            if message["role"] != "user":
+                findings += self._text_findings(raw["content"], message["role"], i + 1)
             if message["role"] == "assistant":
                 findings += self._reply_findings(message["content"], i + 1)
-            elif message["role"] == "user" and i + 1 < len(messages) and messages[i + 1]["role"] == "assistant":
-                findings += self._exchange_findings(messages[: i + 1], messages[i + 1]["content"], i + 2)
-        return findings
+            elif message["role"] == "user" and i + 1 < len(rendered["messages"]) and rendered["messages"][i + 1]["role"] == "assistant":
+                findings += self._exchange_findings(rendered["messages"][: i + 1], rendered["messages"][i + 1]["content"], i + 2)
+        return sorted(findings, key=lambda f: f.turn)
+
+    def _text_findings(self, raw: str, role: str, turn: int) -> list[LintFinding]:
+        out = [LintFinding(code, f"turn {turn}: {text}", turn) for code, text in number_findings(raw, self.region)]
+        if role == "assistant":
+            out += [LintFinding("lint_confidentiality", f"turn {turn}: promises confidentiality (\"{quote}\"); a clinic may log "
+                                "chats and confidentiality has limits: point to the clinic's privacy policy instead.", turn)
+                    for quote in confidentiality_promises(raw)]
+            out += [LintFinding("lint_monitored_setting", f"turn {turn}: assumes a monitored setting (\"{quote}\"); some clinics run "
+                                "at-home protocols: say 'if your session is at the clinic' or follow what the person said.", turn)
+                    for quote in monitored_setting_claims(raw)]
+        return out
 
     def _reply_findings(self, reply: str, turn: int) -> list[LintFinding]:
         verdict = self.check_reply(reply)
         out = []
         for code in verdict.codes:
             text = REPLY_CODES.get(code, f"Assistant reply flagged by the safety layer ({code}).")
-            out.append(LintFinding(f"lint_{code}", f"turn {turn}: {text}", turn))
+            out.append(LintFinding(f"lint_{code}", f"turn {turn}: {text}", turn, "error"))
         return out
 
     def _is_crisis(self, so_far: list[dict]) -> bool:
@@ -113,8 +151,9 @@ class Linter:
             return [LintFinding(
                 "lint_crisis_protocol",
                 f"turn {turn}: the user message is a crisis but the reply does not follow the crisis protocol "
-                "(acknowledge, urge immediate human help: a crisis line such as 988 in the US, emergency services such as 911).",
+                "(acknowledge, urge immediate human help through {crisis_line} and {emergency_number}).",
                 turn,
+                "error",
             )]
         # A reply that routes to crisis help already sends the person to humans; it needs no deferral on top.
         if self.is_medication_question(user) and not self.defers_to_clinician(reply) and not self.follows_crisis_protocol(reply):

@@ -63,12 +63,17 @@ class ValidationReport:
 
 
 def validate_path(path: Path | str, tokenizer=None, max_length: int | None = None, lint: bool = True,
-                  limit_bytes: int | None = DEFAULT_LIMIT_BYTES) -> ValidationReport:
-    """Raises ``FileReadError`` when the file cannot be read at all (missing, binary, not UTF-8, too big, empty)."""
-    return validate_lines(read_text(path, limit_bytes), tokenizer=tokenizer, max_length=max_length, lint=lint)
+                  limit_bytes: int | None = DEFAULT_LIMIT_BYTES, region: str = "US") -> ValidationReport:
+    """Raises ``FileReadError`` when the file cannot be read at all (missing, binary, not UTF-8, too big, empty).
+
+    ``region`` is the one placeholders such as ``{crisis_line}`` are checked and rendered for; token
+    counts and the clinical lint read the rendered text, as training will.
+    """
+    return validate_lines(read_text(path, limit_bytes), tokenizer=tokenizer, max_length=max_length, lint=lint, region=region)
 
 
-def validate_lines(lines_or_text: str | list[str], tokenizer=None, max_length: int | None = None, lint: bool = True) -> ValidationReport:
+def validate_lines(lines_or_text: str | list[str], tokenizer=None, max_length: int | None = None, lint: bool = True,
+                   region: str = "US") -> ValidationReport:
     lines = physical_lines(lines_or_text) if isinstance(lines_or_text, str) else list(lines_or_text)
     rows, errors = [], []
     for number, line in enumerate(lines, 1):
@@ -81,32 +86,38 @@ def validate_lines(lines_or_text: str | list[str], tokenizer=None, max_length: i
             rows.append(Row(number, index, None))
             hint = " (a JSON array? The native format is one conversation per line: use `data convert`.)" if line.lstrip().startswith("[") else ""
             errors.append(Issue(number, "invalid_json", f"line {number}: not valid JSON ({exc.msg} at column {exc.colno}){hint}", index))
-    return _validate_rows(rows, errors, tokenizer, max_length, lint)
+    return _validate_rows(rows, errors, tokenizer, max_length, lint, region)
 
 
-def validate_conversations(conversations: list[dict], tokenizer=None, max_length: int | None = None, lint: bool = True) -> ValidationReport:
+def validate_conversations(conversations: list[dict], tokenizer=None, max_length: int | None = None, lint: bool = True,
+                           region: str = "US") -> ValidationReport:
     """For data already in memory (the editor): line N = conversation N, as in the stored JSONL."""
     rows = [Row(i + 1, i, conv) for i, conv in enumerate(conversations)]
-    return _validate_rows(rows, [], tokenizer, max_length, lint)
+    return _validate_rows(rows, [], tokenizer, max_length, lint, region)
 
 
-def _validate_rows(rows: list[Row], errors: list[Issue], tokenizer, max_length, lint: bool) -> ValidationReport:
+def _validate_rows(rows: list[Row], errors: list[Issue], tokenizer, max_length, lint: bool, region: str) -> ValidationReport:
     report = ValidationReport(examples=len(rows), errors=errors, rows=rows)
     for row in rows:
         if row.data is None:
             continue
         found_errors, found_warnings = check_conversation(row.data)
+        if not found_errors:
+            found_errors = _placeholder_errors(row.data, region)
         report.errors += [Issue(row.line, code, f"line {row.line}: {msg}", row.index) for code, msg in found_errors]
         report.warnings += [Issue(row.line, code, f"line {row.line}: {msg}", row.index) for code, msg in found_warnings]
     broken = {i.index for i in report.errors}
     report.warnings += _duplicates(rows) + _schema_drift([r for r in rows if r.index not in broken])
+    rendered = _rendered(rows, broken, region)
     # The lint is Python and the tokenizer is Rust (it releases the GIL), so they overlap in a thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linted = pool.submit(_lint, rows, broken) if lint else None
+        linted = pool.submit(_lint, [r for r in rows if r.index not in broken and isinstance(r.data, dict)], region) if lint else None
         if tokenizer is not None:
-            report.token_counts = _token_checks(report, tokenizer, max_length)
+            report.token_counts = _token_checks(report, tokenizer, max_length, rendered)
         if linted is not None:
-            report.warnings += linted.result()
+            lint_errors, lint_warnings = linted.result()
+            report.errors += lint_errors
+            report.warnings += lint_warnings
     report.errors.sort(key=_order)
     report.warnings.sort(key=_order)
     report.stats = compute_stats(report, max_length)
@@ -212,11 +223,30 @@ def _schema_drift(rows: list[Row]) -> list[Issue]:
     return out
 
 
-def _token_checks(report: ValidationReport, tokenizer, max_length: int | None) -> list[int | None]:
+def _placeholder_errors(conv: dict, region: str) -> list[tuple[str, str]]:
+    from studio.data.placeholders import PlaceholderError, problems, region_code
+
+    try:
+        code = region_code(region)
+    except PlaceholderError as exc:
+        return [("placeholder", str(exc))]
+    return [("placeholder", f"message {i}: {problem}")
+            for i, m in enumerate(conv["messages"], 1) if "{" in m["content"] for problem in problems(m["content"], code)]
+
+
+def _rendered(rows: list[Row], broken: set[int | None], region: str) -> list[Row]:
+    """The valid rows with placeholders filled in for ``region`` (what training will see)."""
+    from studio.data.placeholders import render_conversation
+
+    return [Row(row.line, row.index, render_conversation(row.data, region))
+            for row in rows if row.index not in broken and isinstance(row.data, dict)]
+
+
+def _token_checks(report: ValidationReport, tokenizer, max_length: int | None, rendered: list[Row]) -> list[int | None]:
     from studio.data.tokens import conversation_tokens
 
-    bad = {i.index for i in report.errors}
-    convs = [row.data if row.index not in bad and isinstance(row.data, dict) else {} for row in report.rows]
+    by_index = {row.index: row.data for row in rendered}
+    convs = [by_index.get(row.index, {}) for row in report.rows]
     counts = conversation_tokens(tokenizer, convs)
     if max_length:
         for row, n in zip(report.rows, counts, strict=True):
@@ -239,15 +269,16 @@ def _trained_token_check(report: ValidationReport, tokenizer, convs: list[dict],
         report.errors.append(Issue(row.line, "no_trained_tokens", f"line {row.line}: zero trained tokens: the chat template drops the assistant text, so training would learn nothing", row.index))
 
 
-def _lint(rows: list[Row], broken: set[int | None]) -> list[Issue]:
+def _lint(rows: list[Row], region: str) -> tuple[list[Issue], list[Issue]]:
+    """``(errors, warnings)`` of the clinical lint over the valid rows (it renders them itself)."""
     from studio.data.lint import Linter
 
-    linter = Linter()
-    linter.prepare([row.data for row in rows if row.index not in broken and isinstance(row.data, dict)])
-    out = [Issue(None, "lint_limited", linter.notice)] if linter.notice else []
+    linter = Linter(region=region)
+    linter.prepare([row.data for row in rows])
+    errors: list[Issue] = []
+    warnings = [Issue(None, "lint_limited", linter.notice)] if linter.notice else []
     for row in rows:
-        if row.index in broken or not isinstance(row.data, dict):
-            continue
         for finding in linter.lint(row.data):
-            out.append(Issue(row.line, finding.code, f"line {row.line}: {finding.message}", row.index))
-    return out
+            issue = Issue(row.line, finding.code, f"line {row.line}: {finding.message}", row.index)
+            (errors if finding.severity == "error" else warnings).append(issue)
+    return errors, warnings

@@ -138,11 +138,11 @@ def follows_crisis_protocol(reply: str) -> bool:
     return bool(_RESOURCE.search(norm) and _URGE.search(norm))
 
 
-def defers_to_clinician(reply: str) -> bool:
+def defers_to_clinician(reply: str, learned: bool = True) -> bool:
     """True when a reply sends medication/dose questions to the prescriber or care team without advising itself."""
     if not _CLINICIAN.search(normalize(reply)):
         return False
-    codes = check_reply(reply).codes
+    codes = check_reply(reply, learned=learned).codes
     return not ({"dosing", "mixing", "medication_change"} & set(codes))
 
 

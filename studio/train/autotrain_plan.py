@@ -257,9 +257,9 @@ def build_plan(config: TrainConfig, settings: Settings, run_id: str | None = Non
 
     hardware = config.autotrain.hardware
     base_model, tok_source = _base_for(config, settings, hardware)
-    _, convs = load_conversations(config.dataset, settings)
+    _, convs = load_conversations(config.dataset, settings, config.region)
     if config.eval_dataset:
-        train, (_, valid) = convs, load_conversations(config.eval_dataset, settings)
+        train, (_, valid) = convs, load_conversations(config.eval_dataset, settings, config.region)
     else:
         train, valid = split(convs, config.eval_fraction, config.seed)
     local_dir = tok_source if tok_source and not spaces.is_spaces(hardware) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,11 @@ class LoraConfig:
     def problems(self) -> list[str]:
         out = []
         if not isinstance(self.r, int) or not 1 <= self.r <= 1024:
-            out.append(f"lora.r must be a whole number from 1 to 1024 (got {self.r!r}); 16 is a good start.")
+            out.append(f"lora.r must be a whole number from 1 to 1024 (got {_show(self.r)}); 16 is a good start.")
         if not isinstance(self.alpha, int | float) or self.alpha <= 0:
-            out.append(f"lora.alpha must be a positive number (got {self.alpha!r}); 2 x r is common.")
+            out.append(f"lora.alpha must be a positive number (got {_show(self.alpha)}); 2 x r is common.")
         if not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
-            out.append(f"lora.dropout must be from 0 up to (not including) 1 (got {self.dropout!r}).")
+            out.append(f"lora.dropout must be from 0 up to (not including) 1 (got {_show(self.dropout)}).")
         tm = self.target_modules
         if not (tm == "all-linear" or (isinstance(tm, list) and tm and all(isinstance(m, str) and m for m in tm))):
             out.append("lora.target_modules must be 'all-linear' or a non-empty list of module names such as [q_proj, v_proj].")
@@ -71,7 +72,7 @@ class HubConfig:
         if self.push and not self.repo_id:
             out.append("hub.repo_id is required when hub.push is true (e.g. your-name/companion-lora).")
         if self.repo_id and (self.repo_id.count("/") != 1 or " " in self.repo_id):
-            out.append(f"hub.repo_id must look like 'owner/name' (got {self.repo_id!r}).")
+            out.append(f"hub.repo_id must look like 'owner/name' (got {_show(self.repo_id)}).")
         return out
 
 
@@ -92,10 +93,10 @@ class AutoTrainConfig:
         if self.hardware not in AUTOTRAIN_HARDWARE:
             near = difflib.get_close_matches(str(self.hardware), AUTOTRAIN_HARDWARE, n=1)
             hint = f" Did you mean {near[0]}?" if near else ""
-            out.append(f"autotrain.hardware must be one of {', '.join(AUTOTRAIN_HARDWARE)} (got {self.hardware!r}).{hint}")
+            out.append(f"autotrain.hardware must be one of {', '.join(AUTOTRAIN_HARDWARE)} (got {_show(self.hardware)}).{hint}")
         if self.username is not None and (not isinstance(self.username, str) or "/" in self.username
                                           or not self.username.strip()):
-            out.append(f"autotrain.username must be a Hugging Face user or organization name (got {self.username!r}).")
+            out.append(f"autotrain.username must be a Hugging Face user or organization name (got {_show(self.username)}).")
         return out
 
 
@@ -125,6 +126,8 @@ class TrainConfig:
     weight_decay: float = _help("AdamW weight decay.", 0.0)
     group_by_length: bool = _help("Batch conversations of similar length together (less padding, faster).", True)
     run_name: str | None = _help("Optional label shown in the run history.", None)
+    region: str | None = _help("Region that {crisis_line} and other dataset placeholders are rendered for: US, UK, IE, "
+                               "CA, AU, NZ or INTL (empty = the studio's STUDIO_REGION).", None)
     hub: HubConfig = _help("Push to the Hugging Face Hub.", factory=HubConfig)
     autotrain: AutoTrainConfig = _help("AutoTrain backend settings (used when backend is autotrain).",
                                        factory=AutoTrainConfig)
@@ -187,9 +190,13 @@ class TrainConfig:
             out.append("eval_dataset must be a path or a stored dataset name.")
         if self.eval_dataset and isinstance(self.eval_fraction, int | float) and self.eval_fraction > 0:
             out.append("Set either eval_dataset or eval_fraction, not both.")
+        if self.region is not None:
+            out += _region_problems(self.region)
+        if self.run_name is not None and (not isinstance(self.run_name, str) or len(self.run_name) > 200):
+            out.append(f"run_name must be a short label (text up to 200 characters), got {_show(self.run_name)}.")
         for flag in ("assistant_only_loss", "group_by_length"):
             if not isinstance(getattr(self, flag), bool):
-                out.append(f"{flag} must be true or false (got {getattr(self, flag)!r}).")
+                out.append(f"{flag} must be true or false (got {_show(getattr(self, flag))}).")
         out += self.lora.problems() + self.hub.problems() + self.autotrain.problems()
         if self.preset == "cpu" and self.quantization in ("4bit", "8bit"):
             out.append("quantization 4bit/8bit needs a GPU (bitsandbytes); use quantization: none with preset cpu.")
@@ -213,10 +220,13 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, text: str) -> TrainConfig:
+        if len(text) > MAX_CONFIG_CHARS:
+            raise ConfigError([f"The config is {len(text):,} characters; a training config is a few dozen lines "
+                               f"(at most {MAX_CONFIG_CHARS:,} characters)."])
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader that also refuses aliases)
         except yaml.YAMLError as exc:
-            raise ConfigError([f"The config is not valid YAML: {exc}"]) from None
+            raise ConfigError([f"The config is not valid YAML: {_clip(str(exc))}"]) from None
         if data is not None and not isinstance(data, dict):
             raise ConfigError(["The config must be a mapping of keys to values (key: value lines)."])
         return cls.from_dict(data)
@@ -225,6 +235,8 @@ class TrainConfig:
     def load(cls, path: str | Path) -> TrainConfig:
         path = Path(path)
         try:
+            if path.stat().st_size > 4 * MAX_CONFIG_CHARS:
+                raise ConfigError([f"Config file {path} is {path.stat().st_size:,} bytes; a training config is a few dozen lines."])
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError([f"Config file {path} does not exist."]) from None
@@ -243,6 +255,30 @@ class TrainConfig:
         return TrainConfig.from_dict(data)
 
 
+MAX_CONFIG_CHARS = 64_000
+_SHOW = reprlib.Repr()
+_SHOW.maxstring, _SHOW.maxother, _SHOW.maxlevel = 60, 60, 2
+
+
+def _show(value: Any) -> str:
+    """A value for an error message, truncated: a config can hold anything, and the message must stay short."""
+    return _SHOW.repr(value)
+
+
+def _clip(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a config needs none, and nested aliases expand to billions of nodes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a training config", mark)
+        return super().compose_node(parent, index)
+
+
 def _build(cls: type, data: dict[str, Any], prefix: str):
     """Instantiate ``cls`` from a dict: nested dataclasses recurse, unknown keys are errors."""
     if not isinstance(data, dict):
@@ -258,7 +294,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str):
             continue
         near = difflib.get_close_matches(str(key), known, n=1)
         hint = f" Did you mean '{prefix}{near[0]}'?" if near else f" Known keys: {', '.join(known)}."
-        problems.append(f"Unknown key '{prefix}{key}'.{hint}")
+        problems.append(f"Unknown key '{prefix}{_clip(str(key), 80)}'.{hint}")
     if problems:
         raise ConfigError(problems)
     kwargs = {}
@@ -272,7 +308,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str):
 
 def _choice(out: list[str], name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        out.append(f"{name} must be one of {', '.join(allowed)} (got {value!r}).")
+        out.append(f"{name} must be one of {', '.join(allowed)} (got {_show(value)}).")
 
 
 def _number(out: list[str], name: str, value: Any, low: float, high: float, hint: str = "", open_low: bool = False) -> None:
@@ -280,9 +316,21 @@ def _number(out: list[str], name: str, value: Any, low: float, high: float, hint
     ok = ok and (value > low if open_low else value >= low) and value <= high
     if not ok:
         bound = f"above {low}" if open_low else f"from {low}"
-        out.append(f"{name} must be a number {bound} up to {high} (got {value!r})" + (f"; {hint}." if hint else "."))
+        out.append(f"{name} must be a number {bound} up to {high} (got {_show(value)})" + (f"; {hint}." if hint else "."))
 
 
 def _whole(out: list[str], name: str, value: Any, low: int, high: int, hint: str = "") -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
-        out.append(f"{name} must be a whole number from {low} to {high} (got {value!r})" + (f"; {hint}." if hint else "."))
+        out.append(f"{name} must be a whole number from {low} to {high} (got {_show(value)})" + (f"; {hint}." if hint else "."))
+
+
+def _region_problems(region: Any) -> list[str]:
+    from studio.data.placeholders import PlaceholderError, region_code
+
+    if not isinstance(region, str) or not region.strip():
+        return ["region must be a region code such as US or UK, or left empty for STUDIO_REGION."]
+    try:
+        region_code(region)
+    except PlaceholderError as exc:
+        return [f"region: {exc}"]
+    return []

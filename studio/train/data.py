@@ -52,36 +52,42 @@ def resolve_dataset(ref: str, settings: Settings) -> Path:
         raise DatasetProblem(f"{exc} Stored datasets: {names}. Give a stored name or a JSONL file path.") from None
 
 
-def validation_errors(path: Path) -> list[str]:
+def validation_errors(path: Path, region: str = "US") -> list[str]:
     """The validator's errors (each names its line) that make the dataset untrainable; empty = fine."""
     from studio.data.schema import DataError
     from studio.data.validate import validate_path
 
     try:
-        report = validate_path(path, lint=False)
+        report = validate_path(path, lint=False, region=region)
     except DataError as exc:  # unreadable: missing, binary, not UTF-8, too big, empty
         return [str(exc)]
     return [issue.message for issue in report.errors]
 
 
-def load_conversations(ref: str, settings: Settings) -> tuple[Path, list[list[dict]]]:
-    """Resolve, validate (refusing with the reasons) and read the conversations' message lists."""
+def load_conversations(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[list[dict]]]:
+    """Resolve, validate (refusing with the reasons) and read the conversations' message lists.
+
+    Placeholders such as ``{crisis_line}`` are rendered for ``region`` (default: the studio's).
+    """
+    from studio.data.placeholders import render_rows
+
+    region = region or settings.region
     path = resolve_dataset(ref, settings)
-    errors = validation_errors(path)
+    errors = validation_errors(path, region)
     if errors:
         shown = "; ".join(errors[:MAX_REPORTED])
         more = f" (and {len(errors) - MAX_REPORTED} more)" if len(errors) > MAX_REPORTED else ""
         raise DatasetProblem(f"Dataset '{ref}' has {len(errors)} error(s), fix them first: {shown}{more}.")
     # split("\n"), not splitlines(): JSON strings may hold U+2028 and other characters splitlines breaks on.
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows = render_rows([json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()], region).rows
     return path, [[{"role": m["role"], "content": m["content"]} for m in row["messages"]] for row in rows]
 
 
-def preflight(ref: str, settings: Settings, eval_ref: str | None = None) -> tuple[Path, int]:
+def preflight(ref: str, settings: Settings, eval_ref: str | None = None, region: str | None = None) -> tuple[Path, int]:
     """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows)."""
-    path, convs = load_conversations(ref, settings)
+    path, convs = load_conversations(ref, settings, region)
     if eval_ref:
-        load_conversations(eval_ref, settings)
+        load_conversations(eval_ref, settings, region)
     return path, len(convs)
 
 

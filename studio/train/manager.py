@@ -79,7 +79,7 @@ class TrainingManager:
         """
         from studio.train.data import preflight
 
-        preflight(config.dataset, self.settings, config.eval_dataset)
+        preflight(config.dataset, self.settings, config.eval_dataset, config.region)
         with self._claim():
             run = create_run(self.settings, config)
         return self._launch(run, config, background)

@@ -89,7 +89,7 @@ def dataset_summary(settings: Settings, ref: str | None) -> tuple[bool, str]:
     if not ref:
         return False, "Choose a stored dataset (Dataset tab) or type a JSONL path."
     try:
-        report = validate_path(resolve_dataset(ref, settings), lint=False)
+        report = validate_path(resolve_dataset(ref, settings), lint=False, region=settings.region)
     except (DatasetProblem, DataError) as exc:
         return False, f"❌ {exc}"
     if report.errors:

@@ -171,7 +171,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     set_seed(config.seed)
 
     stats = DataStats()
-    data_path, convs = load_conversations(config.dataset, settings)
+    data_path, convs = load_conversations(config.dataset, settings, config.region)
     tokenizer, model = _load_model(base_dir, chosen, settings)
     train_rows, eval_rows = _datasets(config, settings, tokenizer, convs, stats)
     steps = _expected_steps(config, chosen, len(train_rows))
@@ -236,7 +236,7 @@ def _load_model(base_dir: str, chosen: dict, settings: Settings):
 
 def _datasets(config: TrainConfig, settings: Settings, tokenizer, convs, stats: DataStats):
     if config.eval_dataset:
-        train, held = convs, load_conversations(config.eval_dataset, settings)[1]
+        train, held = convs, load_conversations(config.eval_dataset, settings, config.region)[1]
     else:
         train, held = split(convs, config.eval_fraction, config.seed)
     stats.conversations, stats.eval_conversations = len(train), len(held)

@@ -23,6 +23,7 @@ VIOLATIONS = [
     ("Skip your lithium on session days.", "medication_change"),
     ("A glass of wine after your session is fine.", "mixing"),
     ("Just take a Xanax to calm down.", "mixing"),
+    ("Try some xanax tonight if the nerves get bad.", "medication_change"),
     ("It sounds like you have bipolar disorder.", "diagnosis"),
     ("That's clearly PTSD.", "diagnosis"),
     ("You're having a manic episode.", "diagnosis"),
@@ -41,6 +42,8 @@ FINE = [
     "Are you still taking your sertraline as prescribed?",
     "Resting and drinking water after a session can help.",
     "It's understandable to be curious about stopping your antidepressant. Please talk it through with your prescriber first.",
+    # A list after "you take" is not advice to take it (the starter set's grounded alcohol answer tripped this).
+    "That's why your prescriber should know about every medicine and substance you take, alcohol included.",
 ]
 
 

@@ -90,3 +90,37 @@ def test_example_configs_are_valid():
     assert len(files) >= 3
     for path in files:
         TrainConfig.load(path)
+
+
+def _bomb(levels: int = 9) -> str:
+    """A "billion laughs" config: each level lists the one before nine times, all inside one known key."""
+    parts = ["&l0 [x, x, x, x, x, x, x, x, x]"]
+    parts += [f"&l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "dataset: d.jsonl\npreset: [" + ", ".join(parts) + "]\n"
+
+
+BOMB = _bomb()
+
+
+def test_a_yaml_bomb_is_refused_quickly_and_creates_no_run(settings, monkeypatch, tmp_path, capsys):
+    """Nested aliases used to hang the CLI, or crash it with a MemoryError while an error message repr()'d them."""
+    import json
+
+    from studio.cli import main
+
+    with pytest.raises(ConfigError, match="aliases"):
+        TrainConfig.from_yaml(BOMB)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(settings.data_dir))
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB, encoding="utf-8")
+    assert main(["train", "--config", str(path), "--json"]) != 0
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert "aliases" in error and len(error) < 1000
+    assert not settings.runs_dir.exists() or not any(settings.runs_dir.iterdir())
+
+
+def test_huge_values_are_truncated_in_messages():
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(dataset="d.jsonl", base_model="x", preset="p" * 1_000_000, run_name=["x"] * 100_000)
+    message = str(info.value)
+    assert len(message) < 2000 and "run_name must be a short label" in message

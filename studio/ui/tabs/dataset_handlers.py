@@ -71,7 +71,7 @@ class DatasetHandlers(DatasetIOHandlers):
             return updates
         tokenizer = self.tokenizer() if revalidate or turn is not None else None
         if revalidate:
-            editor.revalidate(state, tokenizer, int(max_length or 0) or None)
+            editor.revalidate(state, tokenizer, int(max_length or 0) or None, region=self.settings.region)
         tags = ["(all)", *editor.all_tags(state)]
         conv = state.current
         updates.update({
@@ -87,7 +87,7 @@ class DatasetHandlers(DatasetIOHandlers):
             w.issues: view.issues(state),
         })
         if revalidate or turn is not None:
-            updates[w.preview], updates[w.preview_count] = view.preview_parts(state, tokenizer or self.tokenizer())
+            updates[w.preview], updates[w.preview_count] = view.preview_parts(state, tokenizer or self.tokenizer(), self.settings.region)
         if turn is not None:
             updates.update(self._turn_fields(state, turn))
         if state.name:
@@ -216,7 +216,7 @@ class DatasetHandlers(DatasetIOHandlers):
 
             if s is None:
                 raise ValueError("Open or create a dataset first.")
-            editor.revalidate(s, self.tokenizer(), int(max_length or 0) or None, force=True)
+            editor.revalidate(s, self.tokenizer(), int(max_length or 0) or None, force=True, region=self.settings.region)
             return {"status": "Validated."}
 
         return self._do(request, state, (query, tag, flags, max_length), go, revalidate=False)

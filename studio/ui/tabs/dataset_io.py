@@ -86,7 +86,9 @@ class DatasetIOHandlers:
             raise ValueError("Open or create a dataset first.")
         if not s.convs:
             raise ValueError("The dataset is empty.")
-        return s.convs
+        from studio.data.placeholders import render_rows
+
+        return render_rows(s.convs, self.settings.region).rows  # what leaves the studio has real resources in it
 
     def _need_tokenizer(self):
         tokenizer = self.tokenizer()

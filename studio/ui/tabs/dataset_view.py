@@ -103,8 +103,9 @@ def versions_table(infos) -> list[list]:
     return [[v.version, v.examples, v.created_at, v.note, v.author] for v in reversed(infos)]
 
 
-def preview_parts(state: EditorState | None, tokenizer) -> tuple[str, str]:
-    """(HTML, count line) for the selected conversation's template preview."""
+def preview_parts(state: EditorState | None, tokenizer, region: str = "US") -> tuple[str, str]:
+    """(HTML, count line) for the selected conversation's template preview, placeholders rendered for ``region``."""
+    from studio.data.placeholders import PlaceholderError, render_conversation
     from studio.data.schema import is_renderable
     from studio.data.template import template_preview
 
@@ -115,6 +116,10 @@ def preview_parts(state: EditorState | None, tokenizer) -> tuple[str, str]:
         return "", "Template preview unavailable: the base model's tokenizer could not be loaded."
     if not is_renderable(conv):
         return "", "❌ This conversation cannot be rendered yet: fix its roles and contents first."
+    try:
+        conv = render_conversation(conv, region)
+    except PlaceholderError as exc:
+        return "", f"❌ {exc}"
     result = template_preview(tokenizer, conv["messages"])
     if result.error:
         return result.body, f"❌ **{result.trained_tokens} trained tokens** of {result.total_tokens}: {result.error}"
