@@ -87,3 +87,23 @@ def test_html_drops_scripts_and_splits_at_headings():
 def test_empty_file_is_refused():
     with pytest.raises(IngestError, match="no text"):
         parse_document("empty.md", b"   \n\n")
+
+
+def test_owner_password_pdf_opens_and_user_password_pdf_is_named(tmp_path):
+    """AES-encrypted PDFs need `cryptography`: an owner-only password must not block reading the text."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    plain = make_pdf(tmp_path / "plain.pdf", ["Rest and drink water after a session."])
+    for user, expected in (("", "open"), ("secret", "refused")):
+        writer = PdfWriter(clone_from=PdfReader(plain))
+        writer.encrypt(user_password=user, owner_password="clinic-owner", algorithm="AES-256")
+        data = io.BytesIO()
+        writer.write(data)
+        if expected == "open":
+            [section] = parse_document("handout.pdf", data.getvalue())
+            assert "drink water" in section.text and section.page == 1
+        else:
+            with pytest.raises(IngestError, match="handout.pdf: the PDF is password-protected"):
+                parse_document("handout.pdf", data.getvalue())
