@@ -58,6 +58,10 @@ class Settings:
     admins: tuple[str, ...] = ()
     space_author: str | None = None
     max_queue: int = 64
+    # Bounded work per request: text is checked before it is tokenized (a 1 MB message once held the
+    # model for minutes). Older history beyond its budget is left out, newest turns kept.
+    max_message_chars: int = 8000
+    max_history_chars: int = 24000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +85,8 @@ class Settings:
             admins=admins,
             space_author=env.get("SPACE_AUTHOR_NAME") or None,
             max_queue=_int(env, "STUDIO_MAX_QUEUE", 64),
+            max_message_chars=_int(env, "STUDIO_MAX_MESSAGE_CHARS", 8000, low=100),
+            max_history_chars=_int(env, "STUDIO_MAX_HISTORY_CHARS", 24000, low=0),
         )
 
     def with_(self, **changes) -> Settings:

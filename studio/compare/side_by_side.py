@@ -77,7 +77,7 @@ def stream_pair(
     history: list[dict] | None = None,
 ) -> Iterator[PairUpdate]:
     """Yield cumulative texts of both answers as they grow; the last update carries the answers."""
-    messages = build_messages(prompt, system, history)  # validates the prompt before anything runs
+    messages = build_messages(prompt, system, history, settings)  # validates the prompt before anything runs
     gate = gate_turn(prompt, settings, history)
     if gate.crisis:
         yield _crisis_update(model_a, model_b, gate)

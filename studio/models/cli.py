@@ -36,7 +36,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit, progress
     from studio.models.generate import GenerationSettings, build_messages, generate_chat
 
-    messages = build_messages(args.prompt, args.system)
+    messages = build_messages(args.prompt, args.system, settings=settings)
     gen = GenerationSettings(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, seed=args.seed
     )

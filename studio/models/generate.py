@@ -70,18 +70,41 @@ def message_text(content) -> str:
     return ""
 
 
-def build_messages(prompt: str, system: str | None = None, history: list[dict] | None = None) -> list[dict]:
+def check_length(text: str | None, limit: int, what: str = "message") -> None:
+    """A clear error, before any tokenizing, when ``text`` is over ``limit`` characters."""
+    if text and len(text) > limit:
+        raise GenerationError(f"The {what} is {len(text):,} characters; the limit is {limit:,} (STUDIO_MAX_MESSAGE_CHARS). "
+                              "Shorten it, or split it into several messages.")
+
+
+def build_messages(prompt: str, system: str | None = None, history: list[dict] | None = None,
+                   settings: Settings | None = None) -> list[dict]:
+    """Chat messages for the template; the prompt and system prompt are length-checked and the
+    history is cut to its character budget, oldest turns first (``settings`` gives the caps)."""
+    limits = settings or Settings()
     if not prompt or not prompt.strip():
         raise GenerationError("The prompt is empty. Type a message first.")
+    check_length(prompt, limits.max_message_chars)
+    check_length(system, max(limits.max_message_chars, 4000), "system prompt")
     messages: list[dict] = []
     if system and system.strip():
         messages.append({"role": "system", "content": system.strip()})
-    for turn in history or []:
-        text = message_text(turn.get("content"))
-        if turn.get("role") in ("user", "assistant") and text.strip():
-            messages.append({"role": turn["role"], "content": text})
+    turns = [{"role": t["role"], "content": message_text(t.get("content"))} for t in history or []
+             if t.get("role") in ("user", "assistant") and message_text(t.get("content")).strip()]
+    messages += _recent(turns, limits.max_history_chars)
     messages.append({"role": "user", "content": prompt.strip()})
     return messages
+
+
+def _recent(turns: list[dict], budget: int) -> list[dict]:
+    """The newest turns whose text fits in ``budget`` characters (a turn over the budget is left out whole)."""
+    kept: list[dict] = []
+    for turn in reversed(turns):
+        budget -= len(turn["content"])
+        if budget < 0:
+            break
+        kept.append(turn)
+    return kept[::-1]
 
 
 def encode_chat(tokenizer, messages: list[dict]):

@@ -73,11 +73,12 @@ def chat_stream(
     region: str | None = None,
     k: int = 4,
 ) -> Iterator[ChatUpdate]:
-    from studio.models.generate import GenerationError, GenerationSettings, build_messages
+    from studio.models.generate import GenerationError, GenerationSettings, build_messages, check_length
     from studio.safety import gate_turn
 
     if not prompt or not prompt.strip():
         raise GenerationError("The message is empty. Type a message first.")
+    check_length(prompt, settings.max_message_chars)  # before the gate and the tokenizer see it
     history = clean_history(history)
     gate = gate_turn(prompt, settings, history, region or settings.region)
     safety = {"level": gate.level, "categories": list(gate.categories), "reasons": list(gate.reasons)}
@@ -92,7 +93,8 @@ def chat_stream(
     user, removed = user_turn(prompt, sources)
     if removed:
         safety["reference_filtered"] = removed
-    messages = build_messages(user, system_with_rules(system or load_system_prompt(settings), bool(sources)), history)
+    messages = build_messages(prompt, system_with_rules(system or load_system_prompt(settings), bool(sources)), history, settings)
+    messages[-1]["content"] = user  # the checked prompt, with its reference passages
     text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety, notice, gate)
     if safety.get("output_violation"):
         sources = []  # citations under a replaced answer would point at text nobody sees

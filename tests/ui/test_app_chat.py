@@ -45,3 +45,25 @@ def test_chat_streams_a_reply(running_app):
     assert reply["role"] == "assistant"
     text = reply["content"] if isinstance(reply["content"], str) else "".join(p.get("text", "") for p in reply["content"])
     assert text.strip() and "loading model" not in text
+
+
+def test_an_oversized_message_is_refused_before_any_model_work(running_app, settings):
+    """A 1 MB message once held the model lock for minutes while everyone else waited."""
+    from gradio_client import Client
+
+    from studio.models.loader import model_cache
+
+    client = Client(running_app, verbose=False)
+    with pytest.raises(Exception, match="1,000,000 characters; the limit is 8,000") as refused:
+        client.predict("x" * 1_000_000, [], api_name="/chat")
+    assert type(refused.value).__name__ == "AppError"  # a message for the person, not a crash
+    assert not model_cache(settings).is_loaded("embedded")
+
+
+def test_history_is_cut_to_its_budget_newest_first(settings):
+    from studio.models.generate import build_messages
+
+    history = [{"role": "user", "content": f"turn {i} " + "y" * 990} for i in range(40)]
+    messages = build_messages("and now?", "system", history, settings.with_(max_history_chars=5000))
+    kept = [m["content"][:7] for m in messages[1:-1]]
+    assert kept == ["turn 35", "turn 36", "turn 37", "turn 38", "turn 39"]
