@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,23 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
             base = "embedded"
         return ModelRef(label=ref, base=base or settings.base_model, adapter_dir=path, adapter_name=_safe_name(ref))
     return ModelRef(label=ref, base=ref)
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+def finished_run_or_base(ref: str, settings: Settings) -> str:
+    """``ref`` when anyone may choose it: 'base' or a finished run's id, never a folder or a Hub id.
+
+    Raters reach generation through the app's API; a path or Hub id would make the server load (and
+    keep) any model they name, once per spelling.
+    """
+    ref = (ref or "base").strip()
+    if ref == "base":
+        return ref
+    if _RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
+        return ref
+    raise ModelLoadError(f"{ref[:60]!r} is not a model you can choose: pick 'base' or a finished run from the list.")
 
 
 def _run_base(run_dir: Path, settings: Settings) -> str:

@@ -108,3 +108,17 @@ def test_signed_in_rater_name_is_the_rater_id(locked_app):
     battle_id = rater.predict("How do I rest after a session?", None, "someone else", api_name="/arena_battle")[0]
     rater.predict(battle_id, "tie", "", "someone else", api_name="/arena_vote")
     assert [v["rater"] for v in store(settings).votes()] == ["dr-okafor"]
+
+
+@pytest.mark.parametrize("model", ["/tmp", "../runs/../..", "HuggingFaceTB/SmolLM2-135M-Instruct", "embedded", "./base"])
+def test_a_rater_cannot_make_the_server_load_a_model_by_path_or_hub_id(locked_app, model):
+    """/chat used to accept any folder or Hub id from a rater: four spellings of one path loaded four copies."""
+    from gradio_client import Client
+
+    from studio.models.loader import model_cache
+
+    settings, url = locked_app
+    rater = Client(url, auth=("dr-okafor", "rater-pw-456"), verbose=False)
+    with pytest.raises(Exception, match="is not a model you can choose"):
+        rater.predict("hello", [], model, api_name="/chat")
+    assert not model_cache(settings).is_loaded(model) and not model_cache(settings).is_loaded("embedded")

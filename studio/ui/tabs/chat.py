@@ -115,15 +115,18 @@ def build(ctx: AppContext) -> None:
 
     def respond(message, history, model_ref, rag, region_code, system_prompt, temp, top, max_tokens, seed_value, request: gr.Request):
         from studio.models.generate import GenerationError, GenerationSettings
-        from studio.models.loader import ModelLoadError
+        from studio.models.loader import ModelLoadError, finished_run_or_base
         from studio.rag.chat import chat_stream
         from studio.rag.embedder import EmbedderError
         from studio.rag.store import StoreError
 
         # Only an admin's edits to the system prompt take effect; everyone else gets the saved one.
-        custom = system_prompt if ctx.caller(request).is_admin else None
+        is_admin = ctx.caller(request).is_admin
+        custom = system_prompt if is_admin else None
         history = list(history or [])
         try:
+            if not is_admin:  # an admin may try any local folder or Hub id; a rater picks from the list
+                model_ref = finished_run_or_base(model_ref, settings)
             gen = GenerationSettings(max_new_tokens=int(max_tokens), temperature=float(temp), top_p=float(top), seed=int(seed_value or 0))
             updates = chat_stream(message, history, model_ref or "base", settings, system=custom, rag=bool(rag), gen=gen, region=region_code or None)
             first = not any(turn.get("role") == "user" for turn in history)
