@@ -31,9 +31,13 @@ C_GRID = (32.0,)  # 8 and 32 were within 0.01 of each other in style-held-out re
 # written by other people shift the scores, so the budgets leave room). Three user thresholds:
 # "unsure" (risk mass above it: at least concern), "flag" (confident risk: urgent when the mass is
 # mostly on urgent categories) and "urgent" (urgent mass alone).
-UNSURE_FALSE_ALARMS = 0.04
-FLAG_FALSE_ALARMS = 0.03
-URGENT_FALSE_ALARMS = 0.01
+# The rates were 0.04 / 0.03 / 0.01 over the first 3,219 negatives, all written as hard cases. Rounds 2
+# and 3 added ~600 everyday messages that rarely alarm; at the same rates they loosened every threshold
+# and raised false alarms on the older held-out sets (main 0.021 -> 0.043, holdout3 0.033 -> 0.067). The
+# rates below keep the allowed number of out-of-fold false alarms about where it was.
+UNSURE_FALSE_ALARMS = 0.034
+FLAG_FALSE_ALARMS = 0.025
+URGENT_FALSE_ALARMS = 0.0085
 REPLY_FALSE_ALARMS = 0.03
 REPLY_CODE_SHARE = 0.35  # a guard code is reported when it holds this share of the violation mass
 
