@@ -67,9 +67,12 @@ class Linter:
         self.defers_to_clinician = lru_cache(maxsize=CACHE)(lambda text: defers_to_clinician(text, learned=self.learned))
         self.is_medication_question = lru_cache(maxsize=CACHE)(is_medication_question)
         self._crisis_level = lru_cache(maxsize=CACHE)(self._level)
+        self._text_findings = lru_cache(maxsize=CACHE)(self._text_checks)  # the system prompt repeats on every row
 
     def prepare(self, convs: list[dict]) -> None:
         """Encode every distinct text in one batch (or fall back to the rules for huge datasets)."""
+        if not self.learned:
+            return
         rendered = [self._render(c) for c in convs if is_renderable(c)]
         texts = {m["content"] for c in rendered if c for m in c["messages"] if m["role"] != "system"}
         if not self.learned or not texts:
@@ -114,7 +117,7 @@ class Linter:
                 findings += self._exchange_findings(rendered["messages"][: i + 1], rendered["messages"][i + 1]["content"], i + 2)
         return sorted(findings, key=lambda f: f.turn)
 
-    def _text_findings(self, raw: str, role: str, turn: int) -> list[LintFinding]:
+    def _text_checks(self, raw: str, role: str, turn: int) -> list[LintFinding]:
         out = [LintFinding(code, f"turn {turn}: {text}", turn) for code, text in number_findings(raw, self.region)]
         if role == "assistant":
             out += [LintFinding("lint_confidentiality", f"turn {turn}: promises confidentiality (\"{quote}\"); a clinic may log "

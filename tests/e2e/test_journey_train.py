@@ -28,12 +28,12 @@ def test_short_training_then_compare(studio, page):
     dataset = page.locator("#train-dataset input")
     dataset.click()  # focusing the dropdown lists the stored datasets
     page.get_by_role("option", name="companion-starter").click()
-    expect(page.locator("#train-dataset-summary")).to_contain_text("141 conversations, no errors", timeout=120_000)
+    expect(page.locator("#train-dataset-summary")).to_contain_text("329 conversations, no errors", timeout=120_000)
 
     # A handful of steps at batch 1 with short sequences: seconds per step on two shared CPU cores.
     fill_number(page, "train-max-steps", STEPS)
     fill_number(page, "train-batch", 1)
-    fill_number(page, "train-max-length", 256)  # the starter conversations are 220-410 tokens
+    fill_number(page, "train-max-length", 256)  # short sequences for speed; longer conversations are truncated
     open_accordion(page, "Advanced")
     fill_number(page, "train-accum", 1)
     expect(page.locator("#train-preset-info")).to_contain_text("CPU", timeout=60_000)
