@@ -9,8 +9,8 @@ Passages that write out a phone number are skipped (the next-best passage takes 
 seed documents are the US clinic's, and the starter set must render for every region without
 teaching a UK model "988". Answers name resources through placeholders such as ``{crisis_line}``.
 
-    python examples/dataset-src/build_rag_rows.py briefs   # questions -> passages (rag_briefs.json)
-    python examples/dataset-src/build_rag_rows.py rows     # briefs + answers -> rag rows (JSONL, stdout)
+    PYTHONPATH=. python examples/dataset-src/build_rag_rows.py briefs   # questions -> passages (rag_briefs.json)
+    PYTHONPATH=. python examples/dataset-src/build_rag_rows.py rows     # briefs + answers -> rag rows (JSONL, stdout)
 
 Both steps are deterministic for a given knowledge folder; ``rows`` reads the stored briefs so the
 training rows never change unless someone rebuilds the briefs on purpose.
