@@ -41,10 +41,20 @@ _SAFE = re.compile(
     r"\bthe (?:urge|feeling|thoughts?|worst) (?:has |have )?(?:passed|gone|faded)\b"
 )
 _SAFETY_QUESTION = re.compile(r"\b(?:are|do) you (?:feel(?:ing)? )?safe\b|\bkeep yourself safe\b|\bsafe right now\b")
+# A question about risk itself. Everyday words alone ("take", "plan", "voice", "cut") are not enough: a
+# "yes" to "would you like to take a few minutes to breathe?" once got the full crisis reply.
 _RISK_QUESTION = re.compile(
-    r"\b(?:hurt(?:ing)?|harm(?:ing)?|kill(?:ing)?|end(?:ing)? your life|suicid\w*|die|dying|plan|means|pills?|"
-    r"overdos\w*|took|taken|take|voices?|danger|hurting you|threaten\w*|weapon|cut(?:ting)?|burn(?:ing)?)\b"
+    r"\b(?:hurt(?:ing)?|harm(?:ing)?|kill(?:ing)?) (?:yourself|you|someone|somebody|anyone|others|them|him|her)\b|"
+    r"\bend(?:ing)? (?:your|my) life\b|\bsuicid\w*|\b(?:want(?:ing)?|wish(?:ing)?) (?:to )?(?:die|be dead|disappear)\b|"
+    r"\bwish (?:you|i) (?:were|was) dead\b|\b(?:have|had|made|got|make) (?:a|any) (?:plan|means|method)\b"
+    r"(?! (?:for|to) (?:tomorrow|today|tonight|the|your (?:session|day|ride|week|evening|morning)))|"
+    r"\b(?:a plan|any plans?) (?:to|for) (?:end|hurt|kill|die|how)\w*|\boverdos\w*|"
+    r"\b(?:took|taken|take|taking|swallowed) (?:any |some |extra |more |all (?:the |your |of )?|the whole |too many |a lot of )?"
+    r"(?:pills|tablets|troches|lozenges|doses?|more than|extra|too much|anything else|something else)\b|"
+    r"\bhearing (?:voices|things)\b|\bthe voices\b|\bvoices? (?:telling|saying)\b|\bin danger\b|\bthreaten\w*|"
+    r"\bweapons?\b|\bcutting\b|\bcut yourself\b|\bburning yourself\b|\bburn yourself\b"
 )
+_TAKING = re.compile(r"\b(?:took|taken|take|taking|swallow\w*|pills?|tablets?|troches?|doses?|drank|drink\w*)\b")
 _AMOUNT_QUESTION = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:did|have) you (?:take|taken|swallow)\b|\bwhen did you take\b")
 _BENIGN_AMOUNT = re.compile(
     r"^(?:none|nothing|zero|0|just|only|my (?:normal|usual|prescribed)|the (?:normal|usual|prescribed)|as prescribed|what i was told)\b"
@@ -102,7 +112,7 @@ def _short_answer(question: str, answer: str, verdict, judge, learned: bool) -> 
         # Ketamine with alcohol, benzodiazepines or opioids, revealed in a short reply: an overdose risk.
         verdict.raise_to("urgent", ["overdose"], said)
         return
-    if _AMOUNT_QUESTION.search(question) and _RISK_QUESTION.search(question):
+    if _AMOUNT_QUESTION.search(question) and (_RISK_QUESTION.search(question) or _TAKING.search(question)):
         if not no and not _BENIGN_AMOUNT.match(answer) and _MORE_THAN_PLANNED.search(answer):
             verdict.raise_to("urgent", ["overdose"], said)
         return

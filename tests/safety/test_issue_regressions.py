@@ -114,6 +114,31 @@ def test_harmless_short_answers_stay_none(safety_classifier):
     assert check_conversation(denied).level == "none"
 
 
+@pytest.mark.parametrize("question", [
+    "Would you like to take a few minutes to breathe together?",
+    "Would it help to plan your ride home?",
+    "Do you want to take notes on it?",
+    "Have you taken your usual medicines today?",
+    "Do you have a plan for tomorrow?",
+    "Would you like to record a voice memo instead?",
+])
+def test_yes_to_an_everyday_question_with_a_risk_word_stays_none(safety_classifier, question):
+    """'take', 'plan', 'voice' alone made any yes urgent: a breathing exercise got the full crisis reply."""
+    messages = [{"role": "user", "content": "i'm nervous about tomorrow"},
+                {"role": "assistant", "content": f"That's understandable. {question}"}, {"role": "user", "content": "yeah"}]
+    assert check_conversation(messages).level == "none"
+
+
+@pytest.mark.parametrize("question", [
+    "Do you have a plan?", "Did you take more than prescribed?", "Are you hearing voices right now?",
+    "Have you been cutting?", "Is someone hurting you?", "Did you take any pills?",
+])
+def test_yes_to_a_risk_question_is_urgent(safety_classifier, question):
+    messages = [{"role": "user", "content": "i'm nervous about tomorrow"},
+                {"role": "assistant", "content": f"That's understandable. {question}"}, {"role": "user", "content": "yeah"}]
+    assert check_conversation(messages).level == "urgent"
+
+
 def test_kinda_to_a_combined_suicide_and_safety_question_is_urgent(safety_classifier):
     """Found by the blind set's first run: the safety half of the question hid the risk half."""
     messages = [
