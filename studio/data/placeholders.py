@@ -13,11 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from studio.data.schema import DataError
-from studio.safety.resources import PLACEHOLDERS, REGIONS, placeholder_values
+from studio.safety.resources import PLACEHOLDERS, REGIONS, placeholder_values, region_key
 
 # Lowercase names only, so JSON-looking text such as {"a": 1} or {Name} in a user message is left alone.
 PATTERN = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-_ALIASES = {"GB": "UK", "USA": "US"}
 
 
 class PlaceholderError(DataError):
@@ -26,9 +25,8 @@ class PlaceholderError(DataError):
 
 def region_code(region: str | None) -> str:
     """The table's code for ``region``; unknown codes are an error that lists the known ones."""
-    key = (region or "US").strip().upper()
-    key = _ALIASES.get(key, key)
-    if key not in REGIONS:
+    key = region_key(region)
+    if key is None:
         raise PlaceholderError(f"Unknown region {region!r}. Known regions: {', '.join(REGIONS)} "
                                "(INTL is for places without verified lines in the table).")
     return key

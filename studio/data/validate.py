@@ -108,12 +108,11 @@ def _validate_rows(rows: list[Row], errors: list[Issue], tokenizer, max_length, 
         report.warnings += [Issue(row.line, code, f"line {row.line}: {msg}", row.index) for code, msg in found_warnings]
     broken = {i.index for i in report.errors}
     report.warnings += _duplicates(rows) + _schema_drift([r for r in rows if r.index not in broken])
-    rendered = _rendered(rows, broken, region)
     # The lint is Python and the tokenizer is Rust (it releases the GIL), so they overlap in a thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         linted = pool.submit(_lint, [r for r in rows if r.index not in broken and isinstance(r.data, dict)], region) if lint else None
-        if tokenizer is not None:
-            report.token_counts = _token_checks(report, tokenizer, max_length, rendered)
+        if tokenizer is not None:  # token counts read the rendered text, as training will
+            report.token_counts = _token_checks(report, tokenizer, max_length, _rendered(rows, broken, region))
         if linted is not None:
             lint_errors, lint_warnings = linted.result()
             report.errors += lint_errors

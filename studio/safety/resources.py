@@ -109,10 +109,16 @@ REGIONS: dict[str, Region] = {
 }
 _ALIASES = {"GB": "UK", "USA": "US", "IRELAND": "IE", "CANADA": "CA", "AUSTRALIA": "AU", "NEW ZEALAND": "NZ"}
 
-def region_for(code: str | None) -> Region:
-    """The region table entry for a code ("US", "uk", "GB"...); unknown codes get the fallback."""
+def region_key(code: str | None) -> str | None:
+    """The table's code for "US", "uk", "GB", "Ireland"...; None when the table has no such region."""
     key = (code or "US").strip().upper()
-    return REGIONS.get(_ALIASES.get(key, key), REGIONS["INTL"])
+    key = _ALIASES.get(key, key)
+    return key if key in REGIONS else None
+
+
+def region_for(code: str | None) -> Region:
+    """The region table entry for a code; unknown codes get the fallback."""
+    return REGIONS[region_key(code) or "INTL"]
 
 
 def resources_text(region: str = "US", clinic_phone: str = "") -> str:
