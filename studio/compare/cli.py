@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     arena = subparsers.add_parser("arena", help="Blind arena votes: statistics, export, import.")
     sub = arena.add_subparsers(dest="arena_command", metavar="ACTION")
-    stats = _cmd(sub, "stats", _stats, "Win rates with bootstrap 95%% intervals, tie and both-bad rates.")
-    stats.add_argument("--votes", default=None, help="an exported votes JSONL (default: the studio's vote store)")
+    stats = _cmd(sub, "stats", _stats, "Win rates with clustered bootstrap 95%% intervals, rater habits, votes needed and a verdict.")
+    stats.add_argument("--votes", default=None, help="a votes JSONL; model_a, model_b and winner suffice (default: the studio's vote store)")
     stats.add_argument("--resamples", type=int, default=1000)
     stats.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     exp = _cmd(sub, "export", _export, "Write every vote to a JSONL file.")
@@ -104,11 +104,25 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats_text(result: dict) -> str:
+    from studio.compare.plot import length_line, verdict_line, votes_needed_line
+
     lines = [f"{result['battles']} battles · tie rate {result['tie_rate']:.0%} · both bad {result['both_bad_rate']:.0%}"]
     for name, row in sorted(result["models"].items(), key=lambda kv: -kv[1]["win_rate"]):
         low, high = row["ci95"]
-        lines.append(f"  {name}: win rate {row['win_rate']:.0%} (95% CI {low:.0%}–{high:.0%}), {row['battles']} battles")
+        controlled = row["win_rate_length_controlled"]
+        equal = f", {controlled:.0%} at equal length" if controlled is not None else ""
+        lines.append(f"  {name}: win rate {row['win_rate']:.0%} (95% CI {low:.0%}–{high:.0%} by rater and prompt)"
+                     f"{equal}, {row['battles']} battles")
+    if result["battles"]:
+        lines += [length_line(result), votes_needed_line(result), verdict_line(result), "raters:"]
+    for name, r in result["per_rater"].items():
+        lines.append(f"  {name}: {r['votes']} votes, tie {r['tie_rate']:.0%}, both bad {r['both_bad_rate']:.0%}"
+                     f", strictness {_signed(r['strictness'])}, lean {_signed(r['lean'])}")
     return "\n".join(lines)
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.0f} pts"
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -47,23 +47,79 @@ def _cell(text: str) -> str:
 
 
 def stats_markdown(stats: dict) -> str:
-    """Tables for the statistics panel: per model, overall rates, leaderboard, per rater."""
+    """Tables for the statistics panel: per model, overall rates, verdict, leaderboard, per rater."""
     if not stats.get("battles"):
         return "No votes yet."
     lines = [
         f"**{stats['battles']} battles** · tie rate {stats['tie_rate']:.0%} · **both bad {stats['both_bad_rate']:.0%}** "
         f"(a safety signal: neither answer was acceptable) · side A chosen in {stats['side_a_rate']:.0%} of decisive votes",
-        "", "| model | win rate | 95% CI | battles | wins | ties | both bad |", "|---|---|---|---|---|---|---|",
+        "", f"**{verdict_line(stats)}**", "", votes_needed_line(stats), "",
+        "| model | win rate | 95% CI (by rater & prompt) | naive CI | at equal length | battles | wins | ties | both bad |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in sorted(stats["models"].items(), key=lambda kv: -kv[1]["win_rate"]):
-        low, high = row["ci95"]
-        lines.append(f"| {_cell(name)} | {row['win_rate']:.0%} | {low:.0%}–{high:.0%} | {row['battles']} | "
-                     f"{row['wins']} | {row['ties']} | {row['both_bad']} |")
+        lines.append(f"| {_cell(name)} | {row['win_rate']:.0%} | {_span(row['ci95'])} | {_span(row['ci95_naive'])} | "
+                     f"{_pct(row['win_rate_length_controlled'])} | {row['battles']} | {row['wins']} | {row['ties']} | "
+                     f"{row['both_bad']} |")
+    lines += ["", length_line(stats)]
     if stats.get("leaderboard"):
         lines += ["", "**Bradley–Terry leaderboard**", "", "| # | model | rating | battles |", "|---|---|---|---|"]
         lines += [f"| {i} | {_cell(r['model'])} | {r['rating']:.0f} | {r['battles']} |"
                   for i, r in enumerate(stats["leaderboard"], start=1)]
-    lines += ["", "| rater | votes | A | B | tie | both bad |", "|---|---|---|---|---|---|"]
-    lines += [f"| {_cell(name)} | {r['votes']} | {r['a']} | {r['b']} | {r['tie']} | {r['both_bad']} |"
-              for name, r in stats["per_rater"].items()]
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *_rater_table(stats)])
+
+
+def _rater_table(stats: dict) -> list[str]:
+    lean_model = next((r["lean_model"] for r in stats["per_rater"].values() if r.get("lean_model")), None)
+    lean = f"lean to {_cell(lean_model)}" if lean_model else "lean"
+    lines = [f"| rater | votes | A | B | tie | both bad | strictness | {lean} | agreement (shared prompts) | median gap |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in stats["per_rater"].items():
+        agreement = f"{_pct(r['agreement'])} ({r['shared_prompts']})" if r["agreement"] is not None else "–"
+        gap = f"{r['median_gap_s']:.0f} s" if r["median_gap_s"] is not None else "–"
+        lines.append(f"| {_cell(name)} | {r['votes']} | {r['a']} | {r['b']} | {r['tie_rate']:.0%} | "
+                     f"{r['both_bad_rate']:.0%} | {_signed(r['strictness'])} | {_signed(r['lean'])} | {agreement} | {gap} |")
+    return lines + ["", "Strictness: both-bad rate minus the other raters'. Lean: mean score given to the leader "
+                        "minus the other raters'. Agreement: same outcome as another rater on the same prompt and pair."]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _span(interval: list[float] | None) -> str:
+    return "–" if not interval else f"{interval[0]:.0%}–{interval[1]:.0%}"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.0f} pts"
+
+
+def verdict_line(stats: dict) -> str:
+    """The stopping rule's verdict in one sentence (plain text: the CLI prints it too)."""
+    d = stats.get("decision")
+    if not d or d["score"] is None:
+        return "Verdict: keep voting (no head-to-head votes yet)."
+    first, second = d["pair"]
+    return (f"Verdict for {first} vs {second}: {d['verdict']} (error rate at most {d['error_rate']:.0%}, even when "
+            f"checked after every vote; {second} scores {d['score']:.0%}, always-valid interval "
+            f"{_span(d['interval'])}; \"no difference\" needs it inside 50% ± {d['margin']:.0%})")
+
+
+def votes_needed_line(stats: dict) -> str:
+    plan = stats.get("votes_needed")
+    if not plan:
+        return "Votes needed: no head-to-head votes yet."
+    if plan["votes"] is None:
+        return f"Votes needed: none to plan ({plan['note']})."
+    more = f"{plan['votes']:,}{'+' if plan['capped'] else ''}"
+    return (f"Votes needed: {more} more for {plan['power']:.0%} power at two-sided alpha {plan['alpha']} "
+            f"({plan['note']}; design effect {plan['design_effect']:.2f} from rater and prompt clustering).")
+
+
+def length_line(stats: dict) -> str:
+    length = stats.get("length_control")
+    if not length:
+        return "Length-controlled win rates: not available (the votes carry no response texts)."
+    return (f"Length-controlled win rates: Bradley–Terry with the normalized length difference in {length['measure']} "
+            f"(length coefficient {length['coefficient']:+.2f}; positive means longer answers win more).")

@@ -1,9 +1,15 @@
-"""Arena statistics: win rates with bootstrap intervals, tie and both-bad rates, rater counts, and a
-Bradley–Terry leaderboard when more than two models met.
+"""Arena statistics: win rates with clustered bootstrap intervals, tie and both-bad rates, rater habits,
+length-controlled win rates, a votes-needed plan, a stopping rule, and a Bradley–Terry leaderboard
+when more than two models met.
 
 Scoring per battle, for each of its two models: a win counts 1, a loss 0, and a tie or "both bad"
 counts one half for each side. A model's win rate is its mean score over its battles. Both-bad is
 kept as its own rate too: it is a safety signal (neither answer was acceptable).
+
+``ci95`` resamples raters and prompts, not single votes (stats_cluster), because a handful of
+therapists cast the votes; ``ci95_naive`` keeps the vote-level interval for comparison.
+``decision`` and ``votes_needed`` speak of the top pair: the leader (best win rate) and the
+best-ranked model it met head to head (stats_sequential, stats_power).
 """
 
 from __future__ import annotations
@@ -14,10 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.compare.store import WINNERS, StoreError, validate_vote
+from studio.compare.stats_cluster import Clusters, clustered_intervals, clusters_of
+from studio.compare.stats_length import length_controlled
+from studio.compare.stats_power import votes_needed
+from studio.compare.stats_raters import per_rater
+from studio.compare.stats_sequential import decide
+from studio.compare.store import WINNERS, StoreError, validate_stats_vote
 
 DEFAULT_RESAMPLES = 1000
-_CHUNK = 250  # resamples per vectorized block: bounds memory to _CHUNK x battles
+INTERVAL_METHOD = "two-way cluster bootstrap over raters and prompts (ci95_naive: single votes)"
 
 
 def score_a(winner: str) -> float:
@@ -25,36 +36,52 @@ def score_a(winner: str) -> float:
 
 
 def load_votes(path: Path | str) -> list[dict]:
-    """Votes from an exported JSONL file, validated; errors name the 1-based line."""
+    """Votes from a JSONL file, validated; only model_a, model_b and winner are required.
+
+    Errors name the 1-based line. (``arena import`` stays strict: it stores votes, stats only reads them.)
+    """
     votes = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            votes.append(validate_vote(json.loads(line), f"line {number}"))
+            votes.append(validate_stats_vote(json.loads(line), f"line {number}"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"line {number}: not valid JSON ({exc.msg}).") from None
     return votes
 
 
 def compute_stats(votes: list[dict], resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """``{"battles", "models": {name: {"win_rate", "ci95", "battles", ...}}, "tie_rate", "both_bad_rate", ...}``."""
+    """``{"battles", "models": {name: {"win_rate", "ci95", "ci95_naive", "win_rate_length_controlled", ...}},
+    "tie_rate", "both_bad_rate", "side_a_rate", "per_rater", "leaderboard", "length_control", "votes_needed",
+    "decision", ...}``; votes need only model_a, model_b and winner (the rest may be None)."""
     if resamples < 1000:
         raise ValueError("Use at least 1,000 bootstrap resamples for a 95% interval.")
     total = len(votes)
     winners = [v["winner"] for v in votes]
     counts = {w: winners.count(w) for w in WINNERS}
     decisive = counts["a"] + counts["b"]
+    # Battles of a model against itself say nothing about it; they still count in the overall rates.
+    paired = [v for v in votes if v["model_a"] != v["model_b"]]
+    clusters = clusters_of(paired)
+    models, length = _model_stats(paired, clusters, resamples, seed)
+    pair = top_pair(models, paired)
+    plan, decision = _head_to_head(paired, clusters, pair, resamples, seed)
     return {
         "battles": total,
-        "models": _model_stats(votes, resamples, seed),
+        "models": models,
         "tie_rate": _rate(counts["tie"], total),
         "both_bad_rate": _rate(counts["both_bad"], total),
         "side_a_rate": _rate(counts["a"], decisive),  # far from 0.5 means raters favour a side
-        "per_rater": _per_rater(votes),
+        "per_rater": per_rater(votes, _leader(models)),
         "leaderboard": bradley_terry(votes),
         "resamples": resamples,
         "seed": seed,
+        "interval_method": INTERVAL_METHOD,
+        "clusters": {"raters": clusters.raters, "prompts": clusters.prompts},
+        "length_control": length,
+        "votes_needed": plan,
+        "decision": decision,
     }
 
 
@@ -62,13 +89,33 @@ def _rate(part: float, whole: float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _model_stats(votes: list[dict], resamples: int, seed: int) -> dict:
-    # Battles of a model against itself say nothing about it; they still count in the overall rates.
-    paired = [v for v in votes if v["model_a"] != v["model_b"]]
+def _model_stats(paired: list[dict], clusters: Clusters, resamples: int, seed: int) -> tuple[dict, dict | None]:
+    """Per model rates and intervals, and the length-control summary (None without response texts)."""
     names = sorted({v["model_a"] for v in paired} | {v["model_b"] for v in paired})
     if not names:
-        return {}
-    # One row per model: its score in each battle (0 where absent) and whether it took part.
+        return {}, None
+    scores, present = _score_matrix(paired, names)
+    intervals = clustered_intervals(scores, present, clusters, resamples, seed)
+    length = length_controlled(paired, names, np.array([score_a(v["winner"]) for v in paired]))
+    result = {}
+    for i, name in enumerate(names):
+        model_votes = [v for v in paired if name in (v["model_a"], v["model_b"])]
+        result[name] = {
+            "win_rate": round(float(intervals.rate[i]), 4),
+            "ci95": _rounded(intervals.clustered[i]),
+            "ci95_naive": _rounded(intervals.naive[i]),
+            "win_rate_length_controlled": length["models"][name] if length else None,
+            "battles": int(present[i].sum()),
+            "wins": sum(1 for v in model_votes if v["winner"] == ("a" if v["model_a"] == name else "b")),
+            "ties": sum(1 for v in model_votes if v["winner"] == "tie"),
+            "both_bad": sum(1 for v in model_votes if v["winner"] == "both_bad"),
+        }
+    summary = {"coefficient": length["coefficient"], "measure": length["measure"]} if length else None
+    return result, summary
+
+
+def _score_matrix(paired: list[dict], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One row per model: its score in each battle (0 where absent) and whether it took part."""
     scores = np.zeros((len(names), len(paired)))
     present = np.zeros((len(names), len(paired)))
     index = {name: i for i, name in enumerate(names)}
@@ -76,44 +123,39 @@ def _model_stats(votes: list[dict], resamples: int, seed: int) -> dict:
         a, b, s = index[vote["model_a"]], index[vote["model_b"]], score_a(vote["winner"])
         scores[a, col], scores[b, col] = s, 1.0 - s
         present[a, col] = present[b, col] = 1.0
-    low, high = _bootstrap(scores, present, resamples, seed)
-    result = {}
-    for name, i in index.items():
-        n = int(present[i].sum())
-        model_votes = [v for v in paired if name in (v["model_a"], v["model_b"])]
-        result[name] = {
-            "win_rate": round(float(scores[i].sum() / n), 4),
-            "ci95": [round(float(low[i]), 4), round(float(high[i]), 4)],
-            "battles": n,
-            "wins": sum(1 for v in model_votes if v["winner"] == ("a" if v["model_a"] == name else "b")),
-            "ties": sum(1 for v in model_votes if v["winner"] == "tie"),
-            "both_bad": sum(1 for v in model_votes if v["winner"] == "both_bad"),
-        }
-    return result
+    return scores, present
 
 
-def _bootstrap(scores: np.ndarray, present: np.ndarray, resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile 95% interval of each model's win rate, resampling whole battles with replacement."""
-    rng = np.random.default_rng(seed)
-    n = scores.shape[1]
-    rates = []
-    for start in range(0, resamples, _CHUNK):
-        size = min(_CHUNK, resamples - start)
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=size)  # how often each battle is drawn
-        sums, taken = weights @ scores.T, weights @ present.T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates.append(np.where(taken > 0, sums / taken, np.nan))
-    rates_all = np.vstack(rates)  # resamples x models; NaN where a model drew no battle
-    return np.nanpercentile(rates_all, 2.5, axis=0), np.nanpercentile(rates_all, 97.5, axis=0)
+def _rounded(interval: np.ndarray) -> list[float]:
+    return [round(float(interval[0]), 4), round(float(interval[1]), 4)]
 
 
-def _per_rater(votes: list[dict]) -> dict:
-    raters: dict[str, dict] = {}
-    for vote in votes:
-        entry = raters.setdefault(vote["rater"], {"votes": 0, **{w: 0 for w in WINNERS}})
-        entry["votes"] += 1
-        entry[vote["winner"]] += 1
-    return dict(sorted(raters.items()))
+def _leader(models: dict) -> str | None:
+    return min(models, key=lambda name: (-models[name]["win_rate"], name)) if models else None
+
+
+def top_pair(models: dict, paired: list[dict]) -> list[str] | None:
+    """The leader and the best-ranked model it met head to head, sorted by name; None before any battle."""
+    leader = _leader(models)
+    if leader is None:
+        return None
+    met = {v["model_b"] if v["model_a"] == leader else v["model_a"]
+           for v in paired if leader in (v["model_a"], v["model_b"])}
+    partner = min(met, key=lambda name: (-models[name]["win_rate"], name))
+    return sorted([leader, partner])
+
+
+def _head_to_head(paired: list[dict], clusters: Clusters, pair: list[str] | None, resamples: int,
+                  seed: int) -> tuple[dict | None, dict | None]:
+    """votes_needed and decision for the pair, from the second model's scores in their battles."""
+    if pair is None:
+        return None, None
+    mask = np.array([{v["model_a"], v["model_b"]} == set(pair) for v in paired])
+    scores = np.array([score_a(v["winner"]) if v["model_a"] == pair[1] else 1.0 - score_a(v["winner"])
+                       for v, keep in zip(paired, mask, strict=True) if keep])
+    head = clustered_intervals(scores[None, :], np.ones((1, scores.size)), clusters.subset(mask), resamples, seed)
+    deff = float(head.design_effect[0])
+    return votes_needed(scores, pair, deff), decide(scores, pair, deff)
 
 
 def bradley_terry(votes: list[dict], prior: float = 0.1, iterations: int = 2000) -> list[dict] | None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 EXPORT_KEYS = ("model_a", "model_b", "winner", "prompt", "response_a", "response_b", "rater", "ts", "comment")
+STATS_KEYS = ("model_a", "model_b", "winner")  # the least a vote needs for statistics
 WINNERS = ("a", "b", "tie", "both_bad")
 BUSY_TIMEOUT_MS = 60_000
 
@@ -67,22 +68,33 @@ def content_key(vote: dict) -> str:
 
 def validate_vote(record: dict, where: str = "") -> dict:
     """Check one exported/imported vote object; return it with exactly EXPORT_KEYS."""
+    clean = _checked_vote(record, where, EXPORT_KEYS)
+    clean["comment"] = clean["comment"] or ""
+    return clean
+
+
+def validate_stats_vote(record: dict, where: str = "") -> dict:
+    """Like validate_vote, but only STATS_KEYS are required: statistics can run on a bare
+    ``{"model_a", "model_b", "winner"}`` file. Absent or null fields come back as None."""
+    return _checked_vote(record, where, STATS_KEYS)
+
+
+def _checked_vote(record: dict, where: str, required: tuple[str, ...]) -> dict:
     prefix = f"{where}: " if where else ""
     if not isinstance(record, dict):
         raise StoreError(f"{prefix}expected a JSON object per line.")
-    missing = [k for k in EXPORT_KEYS if k not in record]
+    missing = [k for k in required if k not in record]
     if missing:
-        raise StoreError(f"{prefix}missing keys {', '.join(missing)} (each vote needs {', '.join(EXPORT_KEYS)}).")
+        raise StoreError(f"{prefix}missing keys {', '.join(missing)} (each vote needs {', '.join(required)}).")
     if record["winner"] not in WINNERS:
         raise StoreError(f"{prefix}winner is {record['winner']!r}; use one of {', '.join(WINNERS)}.")
     for key in EXPORT_KEYS:
-        if key != "comment" and not isinstance(record[key], str):
+        optional = key == "comment" or key not in required
+        if optional and record.get(key) is None:
+            continue
+        if not isinstance(record[key], str):
             raise StoreError(f"{prefix}{key} must be a string.")
-    if record["comment"] is not None and not isinstance(record["comment"], str):
-        raise StoreError(f"{prefix}comment must be a string.")
-    clean = {k: record[k] for k in EXPORT_KEYS}
-    clean["comment"] = clean["comment"] or ""
-    return clean
+    return {k: record.get(k) for k in EXPORT_KEYS}
 
 
 class VoteStore:

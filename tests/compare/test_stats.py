@@ -31,8 +31,15 @@ def test_hand_computed_case():
     assert {name: (m["win_rate"], m["battles"]) for name, m in stats["models"].items()} == {
         "X": (round(4.5 / 7, 4), 7), "Y": (0.5, 6), "Z": (round(0.5 / 3, 4), 3)}
     assert stats["side_a_rate"] == 0.8  # 4 of the 5 decisive votes went to side A
-    assert stats["per_rater"] == {"r1": {"votes": 5, "a": 2, "b": 0, "tie": 1, "both_bad": 1} | {"a": 3},
-                                  "r2": {"votes": 3, "a": 1, "b": 1, "tie": 1, "both_bad": 0}}
+    counts = {rater: {k: row[k] for k in ("votes", "a", "b", "tie", "both_bad")} for rater, row in stats["per_rater"].items()}
+    assert counts == {"r1": {"votes": 5, "a": 3, "b": 0, "tie": 1, "both_bad": 1},
+                      "r2": {"votes": 3, "a": 1, "b": 1, "tie": 1, "both_bad": 0}}
+    r1, r2 = stats["per_rater"]["r1"], stats["per_rater"]["r2"]
+    assert (r1["tie_rate"], r1["both_bad_rate"], r2["tie_rate"]) == (0.2, 0.2, 0.3333)
+    assert (r1["strictness"], r2["strictness"]) == (0.2, -0.2)  # 1/5 both bad against 0/3, and back
+    # the leader X scores 3/5 in r1's battles and (1 + .5)/2 in r2's
+    assert r1["lean_model"] == "X" and (r1["lean"], r2["lean"]) == (-0.15, 0.15)
+    assert r1["agreement"] is None and r1["shared_prompts"] == 0  # every prompt was judged once
     assert [row["model"] for row in stats["leaderboard"]] == ["X", "Y", "Z"]
     for model in stats["models"].values():
         low, high = model["ci95"]
@@ -56,7 +63,9 @@ def test_bootstrap_is_seeded_and_matches_a_plain_resampling():
 
 def test_unanimous_votes_and_guards():
     stats = compute_stats([V("a1", "b1", "a")] * 5)
-    assert stats["models"]["a1"] == {"win_rate": 1.0, "ci95": [1.0, 1.0], "battles": 5, "wins": 5, "ties": 0, "both_bad": 0}
+    a1 = stats["models"]["a1"]
+    assert {k: a1[k] for k in ("win_rate", "ci95", "ci95_naive", "battles", "wins", "ties", "both_bad")} == {
+        "win_rate": 1.0, "ci95": [1.0, 1.0], "ci95_naive": [1.0, 1.0], "battles": 5, "wins": 5, "ties": 0, "both_bad": 0}
     assert compute_stats([])["models"] == {} and compute_stats([])["battles"] == 0
     with pytest.raises(ValueError, match="1,000"):
         compute_stats(HAND, resamples=100)
