@@ -25,7 +25,7 @@ def votes_needed(scores: np.ndarray, pair: list[str], design_effect: float = 1.0
     """``{"pair", "votes" (more votes, None when no difference is visible), "total", "effect", ...}``."""
     n = int(scores.size)
     result = {"pair": pair, "votes": None, "total": None, "effect": None, "design_effect": round(design_effect, 3),
-              "alpha": alpha, "power": power, "capped": False, "note": "no votes between these models yet"}
+              "alpha": alpha, "power": power, "capped": False, "note": "too few votes between these models yet"}
     if n < 2:
         return result
     effect = float(scores.mean()) - 0.5
