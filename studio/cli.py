@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "studio.train.cli",
     "studio.train.autotrain_cli",
     "studio.compare.cli",
+    "studio.compare.raters_cli",
     "studio.rag.cli",
     "studio.safety.cli",
 ]

@@ -40,6 +40,28 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 1, high: in
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), got {raw[:40]!r}")
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    url = env.get("STUDIO_PUBLIC_URL", "").strip()
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"STUDIO_PUBLIC_URL must start with http:// or https://, got {url[:80]!r}")
+        return url.rstrip("/")
+    if env.get("SPACE_HOST", "").strip():
+        return f"https://{env['SPACE_HOST'].strip()}"
+    return f"http://127.0.0.1:{env.get('GRADIO_SERVER_PORT', '').strip() or 7860}"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("studio-data")
@@ -62,6 +84,10 @@ class Settings:
     # model for minutes). Older history beyond its budget is left out, newest turns kept.
     max_message_chars: int = 8000
     max_history_chars: int = 24000
+    # Where invite links point: STUDIO_PUBLIC_URL, else the Space's own host, else the local server.
+    public_url: str = "http://127.0.0.1:7860"
+    # Whether a visitor who has not signed in may chat (they may never vote); STUDIO_ANONYMOUS_CHAT=0 closes chat.
+    anonymous_chat: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +113,8 @@ class Settings:
             max_queue=_int(env, "STUDIO_MAX_QUEUE", 64),
             max_message_chars=_int(env, "STUDIO_MAX_MESSAGE_CHARS", 8000, low=100),
             max_history_chars=_int(env, "STUDIO_MAX_HISTORY_CHARS", 24000, low=0),
+            public_url=_public_url(env),
+            anonymous_chat=_flag(env, "STUDIO_ANONYMOUS_CHAT", True),
         )
 
     def with_(self, **changes) -> Settings:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
 from studio.compare.models import model_choices
+from studio.compare.raters import RaterError, clean_name
 from studio.compare.side_by_side import stream_pair
 from studio.compare.store import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
@@ -31,7 +32,7 @@ DEFAULT_SYSTEM = (
     "clinician or care team."
 )
 VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
-MAX_RATER_CHARS, MAX_COMMENT_CHARS = 80, 2000
+MAX_COMMENT_CHARS = 2000
 
 
 class ArenaError(ValueError):
@@ -91,12 +92,10 @@ def utc_ts() -> str:
 
 
 def clean_rater(name: str | None) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise ArenaError("Enter your name first (it is stored with each vote).")
-    if len(name) > MAX_RATER_CHARS:
-        raise ArenaError(f"Please keep your name under {MAX_RATER_CHARS} characters.")
-    return name
+    try:
+        return clean_name(name, missing="Enter your name first (it is stored with each vote).")
+    except RaterError as exc:
+        raise ArenaError(str(exc)) from None
 
 
 def start_battle(settings: Settings, prompt: str, rater: str, rng: random.Random | None = None) -> dict:
@@ -160,13 +159,16 @@ def vote(settings: Settings, battle_id: str, winner: str, rater: str, comment: s
     except StoreError as exc:
         raise ArenaError(str(exc)) from None
     battle = votes.battle(battle_id) or {}
-    return {"vote": record, "created": created, "safety_a": battle.get("safety_a"), "safety_b": battle.get("safety_b")}
+    quick = bool((votes.vote_flags(battle_id) or {}).get("quick"))
+    return {"vote": record, "created": created, "quick": quick,
+            "safety_a": battle.get("safety_a"), "safety_b": battle.get("safety_b")}
 
 
 def export_jsonl(settings: Settings, path) -> int:
+    """Write the votes that count (excluded raters' votes stay stored but are left out)."""
     from studio.util.io import atomic_write_text
 
-    records = store(settings).votes()
+    records = store(settings).votes(include_excluded=False)
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return len(records)
 

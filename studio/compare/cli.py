@@ -95,7 +95,7 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         else:
             from studio.compare.arena import store
 
-            votes = store(settings).votes()
+            votes = store(settings).votes(include_excluded=False)  # excluded raters do not count
     except (StoreError, OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read the votes: {exc}", 2) from None
     result = compute_stats(votes, resamples=args.resamples, seed=args.seed)

@@ -8,6 +8,11 @@ connection per operation (sqlite3 connections must not be shared between threads
 Each vote is stored exactly once: ``votes.battle_id`` is unique (a double click or a retried
 request changes nothing), and ``votes.content_key`` (a hash of the exported fields) is unique too,
 so importing the same JSONL twice, or an export back into its own store, adds nothing.
+
+A vote cast within ``QUICK_VOTE_SECONDS`` of both answers appearing (``battles.ready_at``) is stored
+but flagged ``quick`` (not read). Votes of a rater listed in ``rater_exclusions`` (open row: no
+``included_at``) stay stored but leave the statistics and the export (``votes(include_excluded=False)``).
+Older databases gain the new columns on open (``ALTER TABLE ... ADD COLUMN``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +29,7 @@ EXPORT_KEYS = ("model_a", "model_b", "winner", "prompt", "response_a", "response
 STATS_KEYS = ("model_a", "model_b", "winner")  # the least a vote needs for statistics
 WINNERS = ("a", "b", "tie", "both_bad")
 BUSY_TIMEOUT_MS = 60_000
+QUICK_VOTE_SECONDS = 2.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS battles (
@@ -54,7 +61,22 @@ CREATE TABLE IF NOT EXISTS votes (
     ts TEXT NOT NULL,
     comment TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS rater_exclusions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rater TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    excluded_by TEXT NOT NULL,
+    excluded_at TEXT NOT NULL,
+    included_by TEXT,               -- set when the rater's votes count again; the row stays as history
+    included_at TEXT
+);
 """
+# Columns added after the first release: (table, column, declaration). Opened databases gain them.
+MIGRATIONS = (
+    ("battles", "ready_at", "REAL"),                        # time.time() when both answers were stored
+    ("votes", "quick", "INTEGER NOT NULL DEFAULT 0"),       # 1: voted within QUICK_VOTE_SECONDS of ready_at
+)
+EXCLUDED = "SELECT lower(rater) FROM rater_exclusions WHERE included_at IS NULL"
 
 
 class StoreError(ValueError):
@@ -103,6 +125,7 @@ class VoteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
             conn.executescript(SCHEMA)
+            _migrate(conn)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -151,23 +174,27 @@ class VoteStore:
         """Back to 'generating' with a new seed, unless it was voted on (then nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE battles SET state = 'generating', seed = ?, response_a = NULL, response_b = NULL "
+                "UPDATE battles SET state = 'generating', seed = ?, response_a = NULL, response_b = NULL, ready_at = NULL "
                 "WHERE id = ? AND state != 'voted'",
                 (seed, battle_id),
             )
             return cur.rowcount == 1
 
-    def finish_battle(self, battle_id: str, response_a: str, response_b: str, safety_a: dict, safety_b: dict) -> None:
+    def finish_battle(self, battle_id: str, response_a: str, response_b: str, safety_a: dict, safety_b: dict,
+                      now: float | None = None) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE battles SET state = 'ready', response_a = ?, response_b = ?, safety_a = ?, safety_b = ? "
-                "WHERE id = ? AND state = 'generating'",
-                (response_a, response_b, json.dumps(safety_a), json.dumps(safety_b), battle_id),
+                "UPDATE battles SET state = 'ready', response_a = ?, response_b = ?, safety_a = ?, safety_b = ?, "
+                "ready_at = ? WHERE id = ? AND state = 'generating'",
+                (response_a, response_b, json.dumps(safety_a), json.dumps(safety_b), _now(now), battle_id),
             )
 
     # --- votes ---
-    def vote_on_battle(self, battle_id: str, winner: str, rater: str, comment: str, ts: str) -> tuple[dict, bool]:
-        """Record the vote for a ready battle; a second vote on it returns the first. -> (vote, created)."""
+    def vote_on_battle(self, battle_id: str, winner: str, rater: str, comment: str, ts: str,
+                       now: float | None = None) -> tuple[dict, bool]:
+        """Record the vote for a ready battle; a second vote on it returns the first. -> (vote, created).
+
+        ``now`` (default: the clock) decides the ``quick`` flag against the battle's ``ready_at``."""
         if winner not in WINNERS:
             raise StoreError(f"Unknown vote {winner!r}; use one of {', '.join(WINNERS)}.")
         with self.transaction() as conn:
@@ -184,7 +211,9 @@ class VoteStore:
                 "prompt": battle["prompt"], "response_a": battle["response_a"], "response_b": battle["response_b"],
                 "rater": rater, "ts": ts, "comment": comment or "",
             }
-            _insert_vote(conn, vote, battle_id)
+            ready_at = battle["ready_at"]
+            quick = ready_at is not None and _now(now) - float(ready_at) < QUICK_VOTE_SECONDS
+            _insert_vote(conn, vote, battle_id, quick)
             conn.execute("UPDATE battles SET state = 'voted' WHERE id = ?", (battle_id,))
         return vote, True
 
@@ -194,23 +223,49 @@ class VoteStore:
         with self.transaction() as conn:
             return sum(_insert_vote(conn, vote, None) for vote in clean)
 
-    def votes(self) -> list[dict]:
+    def votes(self, include_excluded: bool = True) -> list[dict]:
+        """Every vote, or (``include_excluded=False``) only those of raters who count: for statistics and export."""
+        where = "" if include_excluded else f" WHERE lower(rater) NOT IN ({EXCLUDED})"
         with self.connect() as conn:
-            rows = conn.execute("SELECT * FROM votes ORDER BY id").fetchall()
+            rows = conn.execute(f"SELECT * FROM votes{where} ORDER BY id").fetchall()
         return [_vote_dict(row) for row in rows]
+
+    def vote_counts(self) -> dict[str, dict]:
+        """Per rater (as stored): how many votes, and how many were quick (cast before the answers could be read)."""
+        with self.connect() as conn:
+            rows = conn.execute("SELECT rater, COUNT(*) AS votes, SUM(quick) AS quick FROM votes GROUP BY rater").fetchall()
+        return {row["rater"]: {"votes": int(row["votes"]), "quick_votes": int(row["quick"] or 0)} for row in rows}
+
+    def vote_flags(self, battle_id: str) -> dict | None:
+        with self.connect() as conn:
+            row = conn.execute("SELECT quick FROM votes WHERE battle_id = ?", (battle_id,)).fetchone()
+        return None if row is None else {"quick": bool(row["quick"])}
 
     def count(self) -> int:
         with self.connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
 
 
-def _insert_vote(conn: sqlite3.Connection, vote: dict, battle_id: str | None) -> bool:
+def _insert_vote(conn: sqlite3.Connection, vote: dict, battle_id: str | None, quick: bool = False) -> bool:
     cur = conn.execute(
         "INSERT OR IGNORE INTO votes (battle_id, content_key, model_a, model_b, winner, prompt, response_a, "
-        "response_b, rater, ts, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (battle_id, content_key(vote), *(vote[k] for k in EXPORT_KEYS)),
+        "response_b, rater, ts, comment, quick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (battle_id, content_key(vote), *(vote[k] for k in EXPORT_KEYS), int(quick)),
     )
     return cur.rowcount == 1
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a database from an older release lacks; existing rows get the column's default."""
+    for table, column, declaration in MIGRATIONS:
+        present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
 
 
 def _vote_dict(row: sqlite3.Row) -> dict:

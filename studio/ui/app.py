@@ -12,6 +12,7 @@ from studio.safety import header_line, safety_status
 from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
+from studio.ui.invites import middleware as invite_middleware
 from studio.util.redact import install_log_redaction
 from studio.util.schema import check_schema
 
@@ -91,10 +92,13 @@ def launch_kwargs(settings: Settings, host: str | None = None, port: int | None 
         "theme": gr.themes.Soft(),
         "max_file_size": f"{settings.upload_limit_mb}mb",
         "allowed_paths": [],
+        # Invite links (<public url>/?invite=...) sign a named rater in, in every mode.
+        "app_kwargs": {"middleware": [invite_middleware(settings, password_mode=mode == "password")]},
     }
     if mode == "password":
         kwargs["auth"] = password_check(settings)
-        kwargs["auth_message"] = "Companion Studio: sign in as admin, or with your name and the rater password."
+        kwargs["auth_message"] = ("Companion Studio: sign in as admin, or with your name and the rater password. "
+                                  "Raters with an invite link: open the link itself.")
     return kwargs
 
 

@@ -5,7 +5,12 @@ Modes:
   (b) STUDIO_ADMIN_PASSWORD: login required. "admin" + that password is an admin; with
       STUDIO_RATER_PASSWORD, any other name + that password is a rater (the name is the rater id).
   (c) Spaces OAuth (hf_oauth: true): the Space owner and STUDIO_ADMINS are admins; other signed-in
-      users are raters.
+      users are raters. A visitor who has not signed in is anonymous (``signed_in`` False): they may
+      chat where STUDIO_ANONYMOUS_CHAT allows it, and the arena refuses them (``require_signed_in``).
+
+In every mode, a valid invite link (studio/ui/invites.py puts its token in an HttpOnly cookie)
+signs the browser or API client in as that named rater; it is checked against the store on each
+call, so a revoked or expired invite stops working at once.
 """
 
 from __future__ import annotations
@@ -19,13 +24,19 @@ import gradio as gr
 from studio.settings import Settings
 
 ADMIN, RATER = "admin", "rater"
+LOCAL_ADMIN, ANONYMOUS = "local-admin", "anonymous"
+INVITE_COOKIE = "studio_invite"
 NEEDS_ADMIN = "This action needs an admin. Ask the clinic's studio admin to do it, or sign in as admin."
+NEEDS_SIGN_IN = ("Please sign in to rate answers: open your personal invite link from the clinic, "
+                 "or sign in with Hugging Face.")
+CHAT_NEEDS_SIGN_IN = "Please sign in to chat: open your personal invite link from the clinic, or sign in with Hugging Face."
 
 
 @dataclass(frozen=True)
 class Caller:
     name: str
     role: str
+    signed_in: bool = True
 
     @property
     def is_admin(self) -> bool:
@@ -63,20 +74,41 @@ def _oauth_user(request: gr.Request) -> str | None:
     return user or getattr(request, "username", None)
 
 
+def invite_token(request: gr.Request | None) -> str | None:
+    """The invite token a browser or API client presents (the cookie the invite link set)."""
+    try:
+        cookies = getattr(request, "cookies", None) or {}
+        return cookies.get(INVITE_COOKIE) or None
+    except (AttributeError, TypeError):
+        return None
+
+
+def invited_rater(request: gr.Request | None, settings: Settings) -> str | None:
+    token = invite_token(request)
+    if not token:
+        return None
+    from studio.compare.raters import resolve_invite
+
+    return resolve_invite(settings, token)
+
+
 def caller(request: gr.Request | None, settings: Settings) -> Caller:
+    invited = invited_rater(request, settings)
+    if invited:
+        return Caller(name=invited, role=RATER)
     mode = auth_mode(settings)
     if mode == "local":
-        return Caller(name="local-admin", role=ADMIN)
+        return Caller(name=LOCAL_ADMIN, role=ADMIN)
     if request is None:
-        return Caller(name="anonymous", role=RATER)
+        return Caller(name=ANONYMOUS, role=RATER, signed_in=False)
     if mode == "password":
-        name = getattr(request, "username", None) or "anonymous"
-        return Caller(name=name, role=ADMIN if name == ADMIN else RATER)
-    name = _oauth_user(request) or "anonymous"
+        name = getattr(request, "username", None)
+        return Caller(name=name or ANONYMOUS, role=ADMIN if name == ADMIN else RATER, signed_in=bool(name))
+    name = _oauth_user(request)
     admins = {a.lower() for a in settings.admins}
     if settings.space_author:
         admins.add(settings.space_author.lower())
-    return Caller(name=name, role=ADMIN if name.lower() in admins else RATER)
+    return Caller(name=name or ANONYMOUS, role=ADMIN if name and name.lower() in admins else RATER, signed_in=bool(name))
 
 
 def require_admin(request: gr.Request | None, settings: Settings) -> Caller:
@@ -84,4 +116,12 @@ def require_admin(request: gr.Request | None, settings: Settings) -> Caller:
     who = caller(request, settings)
     if not who.is_admin:
         raise gr.Error(NEEDS_ADMIN)
+    return who
+
+
+def require_signed_in(request: gr.Request | None, settings: Settings, message: str = NEEDS_SIGN_IN) -> Caller:
+    """Raise a visible error (and change nothing) for a visitor who has not signed in."""
+    who = caller(request, settings)
+    if not who.signed_in:
+        raise gr.Error(message)
     return who

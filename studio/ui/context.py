@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from studio.settings import Settings
-from studio.ui.auth import Caller, caller, require_admin
+from studio.ui.auth import Caller, caller, require_admin, require_signed_in
 
 
 @dataclass
@@ -33,3 +33,8 @@ class AppContext:
 
     def require_admin(self, request: gr.Request | None) -> Caller:
         return require_admin(request, self.settings)
+
+    def require_signed_in(self, request: gr.Request | None, message: str | None = None) -> Caller:
+        if message:
+            return require_signed_in(request, self.settings, message)
+        return require_signed_in(request, self.settings)

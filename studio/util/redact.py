@@ -13,7 +13,7 @@ import re
 # Hugging Face tokens start with hf_; also catch "token=..." style assignments.
 _TOKEN_PATTERNS = [
     re.compile(r"hf_[A-Za-z0-9]{8,}"),
-    re.compile(r"(?i)((?:hf_token|token|password|authorization)\s*[=:]\s*)(?:Bearer\s+)?[^\s'\",]+"),
+    re.compile(r"(?i)((?:hf_token|token|password|authorization|invite)\s*[=:]\s*)(?:Bearer\s+)?[^\s'\",]+"),
 ]
 _extra_secrets: set[str] = set()
 

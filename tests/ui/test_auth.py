@@ -51,3 +51,22 @@ def test_oauth_mode_space_owner_and_listed_admins(settings, monkeypatch):
     assert caller(req("alice"), s).role == ADMIN
     assert caller(req("bob"), s).role == RATER
     assert caller(None, s).role == RATER
+
+
+def test_who_has_signed_in(settings, monkeypatch):
+    """Locally the one admin is signed in; on a Space a visitor without a sign-in or invite is not."""
+    from studio.compare.raters import create_invite
+    from studio.ui.auth import INVITE_COOKIE, require_signed_in
+
+    assert caller(None, settings).signed_in
+    monkeypatch.setenv("SPACE_ID", "clinic/studio")
+    visitor = SimpleNamespace(username=None, session={}, cookies={})
+    assert not caller(visitor, settings).signed_in and not caller(None, settings).signed_in
+    with pytest.raises(gr.Error, match="invite link"):
+        require_signed_in(visitor, settings)
+    signed = SimpleNamespace(username=None, session={"oauth_info": {"userinfo": {"preferred_username": "bob"}}})
+    assert require_signed_in(signed, settings).name == "bob"
+    token = create_invite(settings, "Dr. Rivera")["link"].split("?invite=")[1]
+    invited = caller(SimpleNamespace(username=None, session={}, cookies={INVITE_COOKIE: token}), settings)
+    assert (invited.name, invited.role, invited.signed_in) == ("Dr. Rivera", RATER, True)
+    assert not caller(SimpleNamespace(username=None, session={}, cookies={INVITE_COOKIE: token + "x"}), settings).signed_in

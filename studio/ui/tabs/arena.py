@@ -41,8 +41,12 @@ def build(ctx: AppContext) -> None:
     rater_store = gr.BrowserState("", storage_key="companion-studio-rater", secret=secret)
     gr.Markdown(INTRO)
     rater = gr.Textbox(label="Your name (remembered in this browser)", max_lines=1, elem_id="arena-rater")
-    # Fill the name from the browser on load; a private event, so it is not a public API endpoint.
-    ctx.demo.load(lambda saved: saved or "", rater_store, rater, queue=False, api_visibility="private")
+
+    def fill_name(saved: str, request: gr.Request):
+        return _name_box(ctx, saved, request)
+
+    # Fill the name on load (private event, so not a public API endpoint): typed and remembered locally, else the sign-in.
+    ctx.demo.load(fill_name, rater_store, rater, queue=False, api_visibility="private")
     for event in (rater.blur, rater.submit):
         event(lambda name: (name or "").strip(), rater, rater_store, queue=False, api_visibility="private")
 
@@ -79,10 +83,13 @@ def build(ctx: AppContext) -> None:
         yield (bid, text_a, text_b, "Both answers are ready: vote below.", *_controls(True, True), "")
 
     def rater_id(typed_name: str, request: gr.Request | None) -> str:
-        """With a login, the signed-in name is the rater id; the local single admin types a name."""
-        from studio.ui.auth import auth_mode
+        """The signed-in name (a login or an invite) is the rater id; the local single admin types a name.
 
-        return typed_name if auth_mode(settings) == "local" else ctx.caller(request).name
+        A visitor who has not signed in is refused here, before anything is stored."""
+        from studio.ui.auth import LOCAL_ADMIN
+
+        who = ctx.require_signed_in(request)
+        return typed_name if who.name == LOCAL_ADMIN else who.name
 
     def battle(typed_prompt, picked_prompt, rater_name, request: gr.Request):
         rater_name = rater_id(rater_name, request)
@@ -98,7 +105,8 @@ def build(ctx: AppContext) -> None:
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
-    def regenerate(bid):
+    def regenerate(bid, request: gr.Request):
+        ctx.require_signed_in(request)
         from studio.compare.arena import regenerate as restart
 
         try:
@@ -116,14 +124,29 @@ def build(ctx: AppContext) -> None:
             result = record(settings, bid, winner, rater_name, note or "")
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
+        thanks = "Thank you. Start another battle when you are ready."
+        if result["created"] and result.get("quick"):
+            thanks += " (That vote came very quickly: next time, take a moment to read both answers.)"
         return (_reveal_text(result), *_controls(False, False),
-                "Thank you. Start another battle when you are ready." if result["created"] else "This battle was already voted on.")
+                thanks if result["created"] else "This battle was already voted on.")
 
     outputs = [battle_id, answer_a, answer_b, status, vote_choice, submit, regen, reveal]
     gr.on([start.click, typed.submit], battle, [typed, picked, rater], outputs, api_name="arena_battle", concurrency_id="model")
     regen.click(regenerate, battle_id, outputs, api_name="arena_regenerate", concurrency_id="model")
     submit.click(vote, [battle_id, vote_choice, comment, rater], [reveal, vote_choice, submit, regen, status], api_name="arena_vote")
     _admin_panels(ctx)
+
+
+def _name_box(ctx: AppContext, saved: str, request: gr.Request):
+    """The local admin types a name; a signed-in rater sees theirs; a visitor is asked to sign in."""
+    from studio.ui.auth import LOCAL_ADMIN
+
+    who = ctx.caller(request)
+    if who.name == LOCAL_ADMIN:
+        return saved or ""
+    if not who.signed_in:
+        return gr.Textbox(value="", interactive=False, placeholder="Sign in, or open your invite link, to rate answers")
+    return gr.Textbox(value=who.name, interactive=False, label="Signed in as")
 
 
 def _prompt_helpers(settings):
@@ -169,6 +192,8 @@ def _reveal_text(result: dict) -> str:
 
 
 def _admin_panels(ctx: AppContext) -> None:
+    from studio.ui.tabs import raters_admin
     from studio.ui.tabs.arena_admin import build_admin
 
     build_admin(ctx)
+    raters_admin.build(ctx)

@@ -45,7 +45,7 @@ def build_admin(ctx: AppContext) -> None:
         from studio.compare.plot import stats_markdown, win_rate_svg
         from studio.compare.stats import compute_stats
 
-        result = compute_stats(store(settings).votes())
+        result = compute_stats(store(settings).votes(include_excluded=False))  # excluded raters do not count
         return win_rate_svg(result), stats_markdown(result)
 
     def export_votes(request: gr.Request):

@@ -120,6 +120,10 @@ def build(ctx: AppContext) -> None:
         from studio.rag.embedder import EmbedderError
         from studio.rag.store import StoreError
 
+        if not settings.anonymous_chat:  # STUDIO_ANONYMOUS_CHAT=0: visitors must sign in (or use an invite) to chat
+            from studio.ui.auth import CHAT_NEEDS_SIGN_IN
+
+            ctx.require_signed_in(request, CHAT_NEEDS_SIGN_IN)
         # Only an admin's edits to the system prompt take effect; everyone else gets the saved one.
         is_admin = ctx.caller(request).is_admin
         custom = system_prompt if is_admin else None
