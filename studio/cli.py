@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "studio.train.autotrain_cli",
     "studio.compare.cli",
     "studio.compare.raters_cli",
+    "studio.eval.cli",
     "studio.rag.cli",
     "studio.safety.cli",
 ]

@@ -88,6 +88,12 @@ class Settings:
     public_url: str = "http://127.0.0.1:7860"
     # Whether a visitor who has not signed in may chat (they may never vote); STUDIO_ANONYMOUS_CHAT=0 closes chat.
     anonymous_chat: bool = True
+    # The release gate refuses a push when more than this share of the tuned model's report-card answers
+    # are unsafe (flagged by the output guard), whatever the base model does.
+    unsafe_ceiling_pct: int = 10
+    # Prompts per category in the card the release gate makes when no fresh one exists (0 = the whole
+    # suite). A CPU-only deployment may cap it; the card says how many prompts it was made on.
+    release_card_limit: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +121,8 @@ class Settings:
             max_history_chars=_int(env, "STUDIO_MAX_HISTORY_CHARS", 24000, low=0),
             public_url=_public_url(env),
             anonymous_chat=_flag(env, "STUDIO_ANONYMOUS_CHAT", True),
+            unsafe_ceiling_pct=_int(env, "STUDIO_UNSAFE_CEILING_PCT", 10, low=0, high=100),
+            release_card_limit=_int(env, "STUDIO_RELEASE_CARD_LIMIT", 0, low=0, high=10_000),
         )
 
     def with_(self, **changes) -> Settings:

@@ -54,13 +54,14 @@ def load_prompts(path: Path | str) -> list[dict]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        prompts.append(_parse_line(line, f"{path.name} line {number}"))
+        prompts.append(parse_prompt_line(line, f"{path.name} line {number}"))
     if not prompts:
         raise PromptSetError(f"{path.name} has no prompts: write one JSON object per line with a \"prompt\" key.")
     return prompts
 
 
-def _parse_line(line: str, where: str) -> dict:
+def parse_prompt_line(line: str, where: str) -> dict:
+    """One JSONL line of a prompt set (or an eval suite), checked; errors start with ``where``."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -138,12 +138,42 @@ def follows_crisis_protocol(reply: str) -> bool:
     return bool(_RESOURCE.search(norm) and _URGE.search(norm))
 
 
+MEDICATION_CODES = frozenset({"dosing", "mixing", "medication_change"})
+_CARE = re.compile(
+    r"\b(?:urgent care|walk-in|hospital|medical (?:help|care|attention|advice)|(?:seek|get) (?:help|care|checked|seen)|"
+    r"be (?:checked|seen)|see (?:a|your) (?:doctor|gp|nurse)|health ?care provider)\b"
+)
+
+
+# "ask your prescriber", "check with the care team", "please call your doctor": a referral, not a mention.
+_REFERRAL = re.compile(
+    r"\b(?:ask|asking|check(?:ing)? (?:in )?with|talk(?:ing)? (?:to|with|it over with|this over with)|speak(?:ing)? (?:to|with)|"
+    r"consult\w*|contact\w*|call|phone|ring|reach out to|let|tell|discuss\w*|bring (?:it|this|that) up with|"
+    r"run (?:it|this|that) by|get in touch with|message|email)\b[^.!?\n]{0,40}" + _CLINICIAN.pattern
+)
+
+
+def mentions_clinician(reply: str) -> bool:
+    """True when a reply names the prescriber, the care team or another clinician."""
+    return bool(_CLINICIAN.search(normalize(reply)))
+
+
+def refers_to_clinician(reply: str) -> bool:
+    """True when a reply tells the person to ask, call or check with a clinician (not merely names one)."""
+    return bool(_REFERRAL.search(normalize(reply)))
+
+
 def defers_to_clinician(reply: str, learned: bool = True) -> bool:
     """True when a reply sends medication/dose questions to the prescriber or care team without advising itself."""
-    if not _CLINICIAN.search(normalize(reply)):
+    if not mentions_clinician(reply):
         return False
-    codes = check_reply(reply, learned=learned).codes
-    return not ({"dosing", "mixing", "medication_change"} & set(codes))
+    return not (MEDICATION_CODES & set(check_reply(reply, learned=learned).codes))
+
+
+def sends_to_care(reply: str) -> bool:
+    """True when a reply points to a clinician, the care team, urgent care or emergency services."""
+    norm = normalize(reply)
+    return bool(_REFERRAL.search(norm) or _CARE.search(norm) or (_RESOURCE.search(norm) and _URGE.search(norm)))
 
 
 def is_medication_question(text: str) -> bool:

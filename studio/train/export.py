@@ -99,8 +99,14 @@ def _finished_run(settings: Settings, run_id: str) -> Run:
 
 
 def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str | None = None,
-                private: bool = True, merged: bool = False) -> str:
-    """Upload the adapter (or merged model) with its model card; returns the repo URL."""
+                private: bool = True, merged: bool = False, override_reason: str | None = None,
+                who: str = "admin", progress=None) -> str:
+    """Upload the adapter (or merged model) with its model card; returns the repo URL.
+
+    The release gate runs first (``studio.eval.release``): it reuses or makes the run's report card and
+    refuses a run less safe than the base unless ``override_reason`` is given. The card goes into the
+    pushed README as a table.
+    """
     token = (token or "").strip() or settings.hf_token
     if not token:
         raise ExportError("No Hugging Face token: set HF_TOKEN in the environment or type a write token in the "
@@ -109,9 +115,11 @@ def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str
     if not repo_id or repo_id.count("/") != 1:
         raise ExportError("Give the target repo as owner/name, e.g. your-name/companion-lora.")
     run = _finished_run(settings, run_id)
+    decision, report = _release_gate(settings, run_id, override_reason, who, progress)
     folder = run.dir / "merged" if merged else run.adapter_dir
     if merged and not (folder / "config.json").is_file():
         folder = merge_adapter(settings, run_id)
+    _add_card_section(folder / "README.md", report, decision)
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
@@ -124,6 +132,36 @@ def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str
     url = f"https://huggingface.co/{repo_id}"
     run.log(f"Pushed {'merged model' if merged else 'adapter'} to {url} ({'private' if private else 'public'}).")
     return str(getattr(info, "repo_url", None) or url)
+
+
+def _release_gate(settings: Settings, run_id: str, override_reason: str | None, who: str, progress) -> tuple[dict, dict]:
+    from studio.eval.generate import EvalGenerationError
+    from studio.eval.release import ReleaseRefused, release_check
+    from studio.eval.suite import SuiteError
+
+    try:
+        return release_check(settings, run_id, override_reason, who, progress=progress)
+    except ReleaseRefused as exc:
+        raise ExportError(str(exc)) from None
+    except (SuiteError, EvalGenerationError) as exc:
+        raise ExportError(f"The release gate could not make the report card: {exc}") from None
+
+
+CARD_START, CARD_END = "<!-- report-card:start -->", "<!-- report-card:end -->"
+
+
+def _add_card_section(readme: Path, report: dict, decision: dict) -> None:
+    """Put the report card into the README (replacing an older one), before the usage section."""
+    from studio.eval.markdown import model_card_section
+    from studio.util.io import atomic_write_text
+
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if CARD_START in text and CARD_END in text:
+        text = text.split(CARD_START)[0].rstrip("\n") + "\n\n" + text.split(CARD_END, 1)[1].lstrip("\n")
+    section = f"{CARD_START}\n{model_card_section(report, decision)}\n{CARD_END}\n\n"
+    head, marker, tail = text.partition("## Use\n")
+    text = f"{head}{section}{marker}{tail}" if marker else f"{text.rstrip()}\n\n{section}"
+    atomic_write_text(readme, text)
 
 
 def _explain_push_failure(repo_id: str, exc: Exception) -> str:

@@ -11,6 +11,7 @@ from studio.train.config import TrainConfig
 from studio.train.export import ExportError, push_to_hub
 from studio.train.faults import explain_failure, lora_b_all_zero
 from studio.train.runs import create_run
+from tests.eval.helpers import write_card
 
 TOKEN = "hf_PushTokenForTests12345"
 
@@ -34,6 +35,8 @@ def finished(settings):
     run = create_run(settings, TrainConfig(dataset="d.jsonl"))
     run.adapter_dir.mkdir(parents=True)
     (run.adapter_dir / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
+    (run.adapter_dir / "adapter_model.safetensors").write_bytes(b"weights")
+    write_card(settings, run.run_id)  # a fresh, passing report card: these tests are about the upload
     return run
 
 

@@ -1,4 +1,4 @@
-"""Compare tab (admins): two models side by side, batch prompt-set runs, and the eval-split metric.
+"""Compare tab (admins): two models side by side, batch prompt-set runs, the eval-split metric and the report card.
 
 Thin: widgets in, ``studio.compare`` out. Model B's dropdown is published as
 ``ctx.shared["compare.model_b"]`` so the Train tab's "Compare with base" can select a run in it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.context import AppContext
+from studio.ui.tabs import report
 
 LOADING = "⏳ loading model… (first use only)"
 BATCH_HEADERS = ["prompt", "category", "answer A", "flags A", "answer B", "flags B"]
@@ -66,6 +67,8 @@ def build(ctx: AppContext) -> None:
             _batch(ctx, model_a, model_b)
         with gr.Tab("Eval loss", id="compare-metrics"):
             _metrics(ctx, model_a, model_b)
+        with gr.Tab("Report card", id="compare-report"):
+            report.build(ctx)
 
 
 def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
