@@ -101,8 +101,11 @@ def verdict_line(stats: dict) -> str:
     if not d or d["score"] is None:
         return "Verdict: keep voting (no head-to-head votes yet)."
     first, second = d["pair"]
-    return (f"Verdict for {first} vs {second}: {d['verdict']} (error rate at most {d['error_rate']:.0%}, even when "
-            f"checked after every vote; {second} scores {d['score']:.0%}, always-valid interval "
+    pairs = d.get("comparisons", 1)
+    across = f" across the {pairs} pairs that met (Bonferroni)" if pairs > 1 else ""
+    return (f"Verdict for {first} vs {second}: {d['verdict']} (error rate at most {d['error_rate']:.0%}{across}, even "
+            f"when checked after every vote, if the estimated design effect of {d['design_effect']:.2f} for rater and "
+            f"prompt clustering is about right; {second} scores {d['score']:.0%}, always-valid interval "
             f"{_span(d['interval'])}; \"no difference\" needs it inside 50% ± {d['margin']:.0%})")
 
 
@@ -113,13 +116,14 @@ def votes_needed_line(stats: dict) -> str:
     if plan["votes"] is None:
         return f"Votes needed: none to plan ({plan['note']})."
     more = f"{plan['votes']:,}{'+' if plan['capped'] else ''}"
-    return (f"Votes needed: {more} more for {plan['power']:.0%} power at two-sided alpha {plan['alpha']} "
-            f"({plan['note']}; design effect {plan['design_effect']:.2f} from rater and prompt clustering).")
+    return (f"Votes needed: {more} more for the verdict to settle with {plan['power']:.0%} power ({plan['note']}; "
+            f"design effect {plan['design_effect']:.2f}, estimated from rater and prompt clustering).")
 
 
 def length_line(stats: dict) -> str:
     length = stats.get("length_control")
     if not length:
-        return "Length-controlled win rates: not available (the votes carry no response texts)."
+        return "Length-controlled win rates: not available (no vote carries both response texts)."
     return (f"Length-controlled win rates: Bradley–Terry with the normalized length difference in {length['measure']} "
-            f"(length coefficient {length['coefficient']:+.2f}; positive means longer answers win more).")
+            f"(length coefficient {length['coefficient']:+.2f}; positive means longer answers win more; "
+            f"from the {length['votes']:,} votes with both response texts).")

@@ -9,7 +9,8 @@ kept as its own rate too: it is a safety signal (neither answer was acceptable).
 ``ci95`` resamples raters and prompts, not single votes (stats_cluster), because a handful of
 therapists cast the votes; ``ci95_naive`` keeps the vote-level interval for comparison.
 ``decision`` and ``votes_needed`` speak of the top pair: the leader (best win rate) and the
-best-ranked model it met head to head (stats_sequential, stats_power).
+best-ranked model it met head to head (stats_sequential, stats_power). The data choose that pair, so
+with several pairs the stopping rule splits its 5% among the pairs that met (Bonferroni).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def compute_stats(votes: list[dict], resamples: int = DEFAULT_RESAMPLES, seed: i
     clusters = clusters_of(paired)
     models, length = _model_stats(paired, clusters, resamples, seed)
     pair = top_pair(models, paired)
-    plan, decision = _head_to_head(paired, clusters, pair, resamples, seed)
+    comparisons = len({frozenset((v["model_a"], v["model_b"])) for v in paired})
+    plan, decision = _head_to_head(paired, clusters, pair, comparisons, resamples, seed)
     return {
         "battles": total,
         "models": models,
@@ -90,7 +92,7 @@ def _rate(part: float, whole: float) -> float:
 
 
 def _model_stats(paired: list[dict], clusters: Clusters, resamples: int, seed: int) -> tuple[dict, dict | None]:
-    """Per model rates and intervals, and the length-control summary (None without response texts)."""
+    """Per model rates and intervals, and the length-control summary (None when no vote has response texts)."""
     names = sorted({v["model_a"] for v in paired} | {v["model_b"] for v in paired})
     if not names:
         return {}, None
@@ -104,13 +106,13 @@ def _model_stats(paired: list[dict], clusters: Clusters, resamples: int, seed: i
             "win_rate": round(float(intervals.rate[i]), 4),
             "ci95": _rounded(intervals.clustered[i]),
             "ci95_naive": _rounded(intervals.naive[i]),
-            "win_rate_length_controlled": length["models"][name] if length else None,
+            "win_rate_length_controlled": length["models"].get(name) if length else None,
             "battles": int(present[i].sum()),
             "wins": sum(1 for v in model_votes if v["winner"] == ("a" if v["model_a"] == name else "b")),
             "ties": sum(1 for v in model_votes if v["winner"] == "tie"),
             "both_bad": sum(1 for v in model_votes if v["winner"] == "both_bad"),
         }
-    summary = {"coefficient": length["coefficient"], "measure": length["measure"]} if length else None
+    summary = {key: length[key] for key in ("coefficient", "measure", "votes")} if length else None
     return result, summary
 
 
@@ -145,9 +147,10 @@ def top_pair(models: dict, paired: list[dict]) -> list[str] | None:
     return sorted([leader, partner])
 
 
-def _head_to_head(paired: list[dict], clusters: Clusters, pair: list[str] | None, resamples: int,
+def _head_to_head(paired: list[dict], clusters: Clusters, pair: list[str] | None, comparisons: int, resamples: int,
                   seed: int) -> tuple[dict | None, dict | None]:
-    """votes_needed and decision for the pair, from the second model's scores in their battles."""
+    """votes_needed and decision for the pair, from the second model's scores in their battles; ``comparisons``
+    is how many pairs met (the Bonferroni divisor)."""
     if pair is None:
         return None, None
     mask = np.array([{v["model_a"], v["model_b"]} == set(pair) for v in paired])
@@ -155,7 +158,8 @@ def _head_to_head(paired: list[dict], clusters: Clusters, pair: list[str] | None
                        for v, keep in zip(paired, mask, strict=True) if keep])
     head = clustered_intervals(scores[None, :], np.ones((1, scores.size)), clusters.subset(mask), resamples, seed)
     deff = float(head.design_effect[0])
-    return votes_needed(scores, pair, deff), decide(scores, pair, deff)
+    return (votes_needed(scores, pair, deff, comparisons=comparisons),
+            decide(scores, pair, deff, comparisons=comparisons))
 
 
 def bradley_terry(votes: list[dict], prior: float = 0.1, iterations: int = 2000) -> list[dict] | None:

@@ -11,7 +11,12 @@ The scheme, two-way clustering after Cameron, Gelbach & Miller (2011), with boot
   or the naive one (with one rater there is no between-rater spread to measure, and clustering
   never makes a mean more precise than independent votes would);
 - ``ci95`` is the naive percentile interval stretched about the win rate by sqrt(V / V_naive), so it
-  keeps the bootstrap's asymmetry near 0 and 1; the stretch squared is the design effect.
+  keeps the bootstrap's asymmetry near 0 and 1; the stretch squared is the design effect;
+- few clusters: a variance estimated from G clusters is itself noisy, and a normal interval from it
+  under-covers (4 raters x 25 votes: 87% instead of 95%). ``ci95`` is widened once more by
+  t_{G-1, 0.975} / z_0.975, with G the smallest number of clusters (rater or prompt, at least 2)
+  among a row's own votes, as Cameron & Miller (2015) recommend for few clusters.
+Cluster counts are per row: only the clusters that contain a model's votes count for that model.
 Resampling raters and prompts together in one draw (Owen's pigeonhole product) was the first idea;
 it counts the vote-level noise twice when prompts are not shared, doubling the variance of
 independent votes, so it was not used.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -112,30 +118,45 @@ def clustered_intervals(scores: np.ndarray, present: np.ndarray, clusters: Clust
                         seed: int) -> Intervals:
     """Naive and two-way clustered intervals for each row's mean score (see the module doc)."""
     rate = scores.sum(axis=1) / present.sum(axis=1)
-    variances = []
+    variances, counts = [], []
     naive_rates = None
     for stream, ids in enumerate((np.arange(clusters.rater.size), clusters.rater, clusters.prompt, clusters.cell)):
         rates = bootstrap_rates(scores, present, one_way_draw(ids), resamples, np.random.default_rng([seed, stream]))
         naive_rates = rates if naive_rates is None else naive_rates
-        variances.append(_variance(rates, int(ids.max()) + 1))
+        counts.append(_row_clusters(ids, present))
+        variances.append(_variance(rates, counts[-1]))
     v_naive, v_rater, v_prompt, v_cell = variances
     v_two_way = np.maximum.reduce([v_rater + v_prompt - v_cell, v_rater, v_prompt, v_naive])
     with np.errstate(invalid="ignore", divide="ignore"):
         deff = np.where(v_naive > 0, v_two_way / v_naive, 1.0)
     naive = _percentiles(naive_rates, rate)
-    stretch = np.sqrt(deff)[:, None]
+    stretch = (np.sqrt(deff) * _few_clusters_factor(np.stack(counts[:3])))[:, None]
     clustered = np.clip(rate[:, None] + (naive - rate[:, None]) * stretch, 0.0, 1.0)
     return Intervals(rate, naive, clustered, deff)
 
 
-def _variance(rates: np.ndarray, clusters: int) -> np.ndarray:
+def _row_clusters(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per row: how many clusters hold at least one of its votes."""
+    return np.array([np.unique(ids[row > 0]).size for row in present], dtype=np.int64)
+
+
+def _variance(rates: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """Bootstrap variance per row with the G/(G-1) factor; zero for a single cluster (no spread to see)."""
-    if clusters < 2:
-        return np.zeros(rates.shape[1])
     with warnings.catch_warnings():  # a row that never drew a vote has no variance: 0, not a warning
         warnings.simplefilter("ignore", RuntimeWarning)
         spread = np.nan_to_num(np.nanvar(rates, axis=0))
-    return spread * clusters / (clusters - 1)
+    g = clusters.astype(float)
+    return np.where(g >= 2, spread * g / np.maximum(g - 1, 1), 0.0)
+
+
+def _few_clusters_factor(counts: np.ndarray) -> np.ndarray:
+    """Per row, t_{G-1, 0.975} / z_0.975 for the smallest cluster count G >= 2 (votes, raters, prompts); 1 below 2."""
+    from scipy.stats import t  # imported here: scipy is slow to import and only this needs it
+
+    g = np.where(counts >= 2, counts, np.iinfo(np.int64).max).min(axis=0)
+    usable = g < np.iinfo(np.int64).max
+    df = np.where(usable, g - 1, 1).astype(float)
+    return np.where(usable, t.ppf(0.975, df) / NormalDist().inv_cdf(0.975), 1.0)
 
 
 def _percentiles(rates: np.ndarray, fallback: np.ndarray) -> np.ndarray:

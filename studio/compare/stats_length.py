@@ -9,6 +9,9 @@ what it would have scored had both answers been equally long.
 
 Ties and both-bad count one half for each side, as everywhere else in the arena statistics (a soft
 label in the logistic loss). A small ridge penalty keeps the fit finite when a model won every vote.
+
+Only votes that carry both response texts enter the fit (older votes or minimal files may lack them);
+``votes`` says how many did, and a model that met no one in those votes gets no rate.
 """
 
 from __future__ import annotations
@@ -19,16 +22,21 @@ RIDGE = 0.1
 ITERATIONS = 100
 
 
-def has_texts(votes: list[dict]) -> bool:
-    return bool(votes) and all(isinstance(v.get(k), str) for v in votes for k in ("response_a", "response_b"))
+def has_texts(vote: dict) -> bool:
+    return all(isinstance(vote.get(k), str) for k in ("response_a", "response_b"))
 
 
 def length_controlled(votes: list[dict], names: list[str], scores_a: np.ndarray) -> dict | None:
-    """``{"coefficient", "measure", "models": {name: rate at equal length}}``; None without response texts.
+    """``{"coefficient", "measure", "votes", "models": {name: rate at equal length}}``; None when no vote has
+    both response texts.
 
     ``votes`` are battles between two different models, ``scores_a`` side A's score in each.
     """
-    if not has_texts(votes) or len(names) < 2:
+    keep = np.array([has_texts(v) for v in votes], dtype=bool)
+    votes = [v for v, k in zip(votes, keep, strict=True) if k]
+    scores_a = np.asarray(scores_a)[keep]
+    names = [name for name in names if any(name in (v["model_a"], v["model_b"]) for v in votes)]
+    if len(names) < 2:
         return None
     index = {name: i for i, name in enumerate(names)}
     a = np.array([index[v["model_a"]] for v in votes])
@@ -45,7 +53,7 @@ def length_controlled(votes: list[dict], names: list[str], scores_a: np.ndarray)
         mine = (a == i) | (b == i)
         opponents = np.where(a[mine] == i, b[mine], a[mine])
         rates[name] = round(float(_sigmoid(beta[i] - beta[opponents]).mean()), 4)
-    return {"coefficient": round(float(coef[0]), 4), "measure": "words", "models": rates}
+    return {"coefficient": round(float(coef[0]), 4), "measure": "words", "votes": len(votes), "models": rates}
 
 
 def _length_feature(votes: list[dict]) -> np.ndarray:

@@ -18,6 +18,12 @@ Clustering: the guarantee assumes independent votes. With a few raters, ``V`` is
 the design effect from the cluster bootstrap, which widens the sequence. The design effect is
 itself estimated, so this correction is a pragmatic one, not part of the guarantee.
 
+Several models: the 5% holds for one pair fixed in advance. The arena reports the top pair, which
+the data choose, so with ``comparisons`` pairs that met, each pair's sequence is run at
+``alpha / comparisons`` (Bonferroni): then all of them hold together with probability 1 - alpha,
+whichever pair is reported and whenever. ``error_rate`` stays the family-wise ``alpha``. (Models
+added part-way raise the count after earlier looks; the bound is then approximate.)
+
 Verdicts: "<model> better" when the sequence excludes 0.5; "no difference" when it lies entirely
 inside 0.5 +/- MARGIN (a practical-equivalence margin: a 60/40 split is the smallest difference a
 studio would act on); otherwise "keep voting".
@@ -59,16 +65,19 @@ def ever_declares(scores: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
 
 
 def decide(scores: np.ndarray, pair: list[str], design_effect: float = 1.0, alpha: float = ALPHA,
-           margin: float = MARGIN) -> dict:
-    """The verdict for ``pair`` from the second model's scores in their head-to-head battles."""
+           margin: float = MARGIN, comparisons: int = 1) -> dict:
+    """The verdict for ``pair`` from the second model's scores in their head-to-head battles.
+
+    ``comparisons``: how many pairs met; the sequence runs at ``alpha / comparisons`` (see the module doc).
+    """
     n = int(scores.size)
     result = {"verdict": "keep voting", "error_rate": alpha, "pair": pair, "votes": n, "margin": margin,
-              "design_effect": round(design_effect, 3), "score": None, "interval": None,
+              "design_effect": round(design_effect, 3), "comparisons": comparisons, "score": None, "interval": None,
               "method": "normal-mixture confidence sequence (always valid under peeking)"}
     if n == 0:
         return result
     mean = float(scores.mean())
-    half = float(radius(n, alpha, design_effect))
+    half = float(radius(n, alpha / comparisons, design_effect))
     low, high = max(0.0, mean - half), min(1.0, mean + half)
     result |= {"score": round(mean, 4), "interval": [round(low, 4), round(high, 4)]}
     if low > 0.5:

@@ -11,8 +11,9 @@ import pytest
 from studio.cli import main
 from studio.compare.plot import stats_markdown
 from studio.compare.stats import compute_stats
+from studio.compare.stats_cluster import Clusters, clustered_intervals
 from studio.compare.stats_power import CAP, votes_needed
-from studio.compare.stats_sequential import ALPHA, ever_declares, radius
+from studio.compare.stats_sequential import ALPHA, decide, ever_declares, radius
 
 
 def vote(winner: str, i: int, rater: str | None = "r1", a: str = "base", b: str = "tuned",
@@ -49,6 +50,25 @@ def test_cluster_bootstrap_widens_when_one_rater_casts_most_votes():
     assert tuned["ci95_naive"] == pytest.approx(tuned_spread["ci95_naive"], abs=0.03)  # blind to who voted
     assert dominated["votes_needed"]["design_effect"] > 3 * spread["votes_needed"]["design_effect"]
     assert dominated["clusters"] == {"raters": 5, "prompts": 120}
+
+
+def test_clustered_interval_covers_with_four_raters():
+    """4 raters x 25 votes, each rater's own win probability 0.5 + N(0, 0.2): the mean over raters is 0.5.
+
+    Without the few-clusters t correction the clustered interval covered 0.5 in about 87% of runs."""
+    rng = np.random.default_rng(11)
+    rater = np.repeat(np.arange(4), 25)
+    alone = np.arange(100)  # every vote its own prompt
+    clusters = Clusters(rater, alone, alone)
+    covered = naive = 0
+    for run in range(200):
+        p = np.clip(0.5 + 0.2 * rng.standard_normal(4), 0, 1)
+        scores = (rng.random(100) < p[rater]).astype(float)[None, :]
+        intervals = clustered_intervals(scores, np.ones_like(scores), clusters, 500, run)
+        covered += intervals.clustered[0, 0] <= 0.5 <= intervals.clustered[0, 1]
+        naive += intervals.naive[0, 0] <= 0.5 <= intervals.naive[0, 1]
+    assert covered / 200 >= 0.9
+    assert naive / 200 < 0.75  # the vote-level interval ignores the raters
 
 
 def test_missing_raters_and_prompts_are_their_own_clusters():
@@ -91,23 +111,65 @@ def test_stopping_rule_says_no_difference_and_keep_voting():
     assert decision["verdict"] == "no difference" and decision["margin"] == 0.1
     assert decision["interval"][0] >= 0.4 and decision["interval"][1] <= 0.6
     assert compute_stats(even[:30])["decision"]["verdict"] == "keep voting"
-    assert radius(900) < radius(30)
+
+
+def test_radius_matches_the_formula_by_hand():
+    # t = 100, alpha = 0.05: rho = 25 / (2 ln 20 + ln(1 + 2 ln 20)) = 3.1501, V = 100 / 4 = 25,
+    # radius = sqrt((V + rho) * ln((V + rho) / (rho * 0.05^2))) / 100 = sqrt(28.150 * 8.1817) / 100
+    assert float(radius(100)) == pytest.approx(0.15176, abs=1e-4)
+    assert float(radius(50, design_effect=2.0)) == pytest.approx(2 * 0.15176, abs=2e-4)  # same V, half the votes
+    assert float(radius(100, alpha=ALPHA / 3)) == pytest.approx(0.17061, abs=1e-4)
+
+
+def test_several_models_split_the_error_rate_between_the_pairs_that_met():
+    votes = [vote("b" if k % 4 else "a", k) for k in range(120)]  # tuned beats base 3 to 1
+    votes += [vote("b", 200 + k, a="other", b=("base", "tuned")[k // 20]) for k in range(40)]  # other loses to both
+    stats = compute_stats(votes)
+    d = stats["decision"]
+    assert d["pair"] == ["base", "tuned"] and d["comparisons"] == 3 and d["error_rate"] == 0.05
+    half = float(radius(120, ALPHA / 3, d["design_effect"]))
+    assert d["interval"][1] - d["interval"][0] == pytest.approx(2 * half, abs=2e-3)
+    assert float(radius(120, ALPHA, d["design_effect"])) < half - 0.005  # one pair alone would get a narrower one
+    assert "across the 3 pairs that met (Bonferroni)" in stats_markdown(stats)
+    assert stats["votes_needed"]["comparisons"] == 3
 
 
 # --- votes needed ---
 
-def test_votes_needed_shrinks_as_the_effect_grows_and_is_null_for_identical_models():
-    plans = [votes_needed(np.array([1.0] * wins + [0.0] * (60 - wins)), ["base", "tuned"]) for wins in (36, 42, 48)]
-    totals = [plan["total"] for plan in plans]
-    assert all(isinstance(plan["votes"], int) and not plan["capped"] for plan in plans)
-    assert totals[0] > totals[1] > totals[2] and plans[0]["votes"] >= plans[1]["votes"] >= plans[2]["votes"]
-    assert plans[0]["votes"] > 0 and plans[0]["effect"] == 0.1
-    doubled = votes_needed(np.array([1.0] * 36 + [0.0] * 24), ["base", "tuned"], design_effect=2.0)
-    assert doubled["total"] == pytest.approx(2 * totals[0], abs=1)  # clustering doubles the plan
-    same = compute_stats([vote("a" if k % 2 else "b", k) for k in range(60)])["votes_needed"]
-    assert same["votes"] is None and same["note"] == "no detectable difference"
-    tiny = votes_needed(np.array([1.0] * 51 + [0.0] * 49), ["base", "tuned"])
-    assert tiny["votes"] == CAP and tiny["capped"]
+def _wins(wins: int, votes: int) -> np.ndarray:
+    return np.array([1.0] * wins + [0.0] * (votes - wins))
+
+
+def test_votes_needed_agrees_with_the_verdict():
+    pair = ["base", "tuned"]
+    for wins, votes in [(65, 100), (3, 3), (1, 1), (36, 60), (33, 60), (30, 60), (52, 100), (70, 100), (10, 60)]:
+        for deff in (1.0, 2.5):
+            scores = _wins(wins, votes)
+            plan, verdict = votes_needed(scores, pair, deff), decide(scores, pair, deff)["verdict"]
+            assert (plan["votes"] > 0) == (verdict == "keep voting"), (wins, votes, deff)
+            assert plan["total"] == votes + plan["votes"]
+            if plan["votes"] and not plan["capped"]:
+                # votes continuing at the observed rate reach the verdict the plan aims at by its total
+                more = _wins(round(plan["total"] * wins / votes), plan["total"])
+                reached = decide(more, pair, deff)["verdict"]
+                expected = "no difference" if plan["target"] == "no difference" else f"{pair[wins * 2 > votes]} better"
+                assert reached == expected, (wins, votes, deff, plan)
+    # 65/35 after 100 votes and 3 unanimous votes used to be "enough votes already" beside "keep voting"
+    assert votes_needed(_wins(65, 100), pair)["votes"] == 69 and votes_needed(_wins(3, 3), pair)["votes"] == 16
+
+
+def test_votes_needed_grows_with_clustering_and_caps():
+    pair = ["base", "tuned"]
+    plans = [votes_needed(_wins(wins, 60), pair) for wins in (33, 36, 40)]
+    assert plans[0]["total"] > plans[1]["total"] > plans[2]["total"] > 60  # a larger effect settles sooner
+    assert [plan["target"] for plan in plans] == ["difference"] * 3 and plans[1]["effect"] == pytest.approx(0.1)
+    assert votes_needed(_wins(36, 60), pair, design_effect=2.0)["total"] > 2 * plans[1]["total"]
+    even = compute_stats([vote("a" if k % 2 else "b", k) for k in range(60)])["votes_needed"]
+    assert even["target"] == "no difference" and even["votes"] > 0 and even["effect"] == 0.0
+    close = votes_needed(_wins(52, 100), pair)  # 52/48: aims at "no difference", well inside the 10-point margin
+    assert close["target"] == "no difference" and 0 < close["votes"] < CAP
+    capped = votes_needed(_wins(52, 100), pair, design_effect=20.0)
+    assert capped["votes"] == CAP and capped["capped"] and capped["total"] == 100 + CAP
 
 
 # --- length control ---
@@ -138,6 +200,19 @@ def test_length_control_removes_a_win_that_comes_only_from_length():
 def test_length_control_is_null_without_texts():
     stats = compute_stats([vote("b", k, texts=None) for k in range(10)])
     assert stats["length_control"] is None and stats["models"]["tuned"]["win_rate_length_controlled"] is None
+
+
+def test_length_control_uses_the_votes_that_carry_texts():
+    with_texts = _longer_wins(600)
+    mixed = with_texts + [vote("b", 1000 + k, texts=None) for k in range(300)]  # older votes without texts
+    mixed += [vote("b", 2000 + k, a="other", texts=None) for k in range(20)]  # a model never seen with texts
+    stats = compute_stats(mixed)
+    assert stats["length_control"]["votes"] == 600
+    alone = compute_stats(with_texts)
+    assert stats["length_control"]["coefficient"] == alone["length_control"]["coefficient"]
+    assert stats["models"]["tuned"]["win_rate_length_controlled"] == alone["models"]["tuned"]["win_rate_length_controlled"]
+    assert stats["models"]["other"]["win_rate_length_controlled"] is None
+    assert "from the 600 votes with both response texts" in stats_markdown(stats)
 
 
 # --- raters ---
