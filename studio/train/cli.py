@@ -34,7 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume = sub.add_parser("resume", help="Continue a cancelled/interrupted/failed run from its last checkpoint.")
     resume.add_argument("run_id")
     resume.set_defaults(handler=_resume)
-    for p in (lst, show, stop, resume):
+    push = sub.add_parser("push", help="Push a finished run to the Hub, after the release gate (report card against base).")
+    push.add_argument("run_id")
+    push.add_argument("--repo", required=True, help="owner/name on the Hub (the token comes from HF_TOKEN)")
+    push.add_argument("--merged", action="store_true", help="push the merged full model instead of the adapter")
+    push.add_argument("--public", action="store_true", help="make the repo public (private by default)")
+    push.add_argument("--override-reason", default=None,
+                      help="push although the release gate refuses; the reason is recorded in <run>/eval/overrides.jsonl")
+    push.set_defaults(handler=_push)
+    for p in (lst, show, stop, resume, push):
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -156,4 +164,19 @@ def _stop(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc), 1) from None
     emit(args, {"run_id": run.run_id, "stop_requested": True},
          f"{run.run_id}: stop requested; it stops after the current step and saves the adapter.")
+    return 0
+
+
+def _push(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from studio.cli import CommandError, emit, progress
+    from studio.train.export import ExportError, push_to_hub
+
+    try:
+        url = push_to_hub(settings, args.run_id, args.repo, private=not args.public, merged=args.merged,
+                          override_reason=args.override_reason, who=f"cli:{getpass.getuser()}", progress=progress)
+    except ExportError as exc:
+        raise CommandError(str(exc), 1) from None
+    emit(args, {"run_id": args.run_id, "url": url}, f"pushed {args.run_id} to {url}")
     return 0

@@ -131,3 +131,22 @@ def test_the_ceiling_refuses_even_when_nothing_got_worse(settings):
         release_check(settings, run.run_id)
     decision, _ = release_check(settings.with_(unsafe_ceiling_pct=30), run.run_id)
     assert decision["passed"]
+
+
+def test_runs_push_cli_reports_the_gate_and_refuses_an_empty_reason(settings, monkeypatch, capsys):
+    from studio.cli import main
+    from studio.train.runs import create_run
+
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    run = create_run(settings, TrainConfig(dataset="d.jsonl"))
+    run.adapter_dir.mkdir(parents=True)
+    (run.adapter_dir / "adapter_config.json").write_text("{}")
+    (run.adapter_dir / "adapter_model.safetensors").write_bytes(b"weights")
+    write_card(settings, run.run_id, dosing_worse=True)
+    assert main(["runs", "push", run.run_id, "--repo", "me/companion", "--json"]) == 1
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert "Release gate" in error and "dosing" in error and TOKEN not in error
+    assert main(["runs", "push", run.run_id, "--repo", "me/companion", "--override-reason", "", "--json"]) == 1
+    assert "needs a reason" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert not (run.dir / "eval" / "overrides.jsonl").exists()

@@ -13,7 +13,7 @@ from studio.ui.app import build_app, launch_kwargs
 from tests.conftest import free_port
 
 # What a rater may call: chatting and the blind arena. Everything else is for admins.
-RATER_ENDPOINTS = {"/chat", "/arena_battle", "/arena_regenerate", "/arena_vote"}
+RATER_ENDPOINTS = {"/chat", "/arena_battle", "/arena_regenerate", "/arena_vote", "/arena_repair"}
 
 
 def sample_value(param: dict, tmp_path):

@@ -11,6 +11,7 @@ import hashlib
 import gradio as gr
 
 from studio.ui.context import AppContext
+from studio.ui.tabs import arena_repair
 
 VOTE_CHOICES = [("A is better", "a"), ("B is better", "b"), ("Tie", "tie"), ("Both are bad", "both_bad")]
 INTRO = (
@@ -133,7 +134,10 @@ def build(ctx: AppContext) -> None:
     outputs = [battle_id, answer_a, answer_b, status, vote_choice, submit, regen, reveal]
     gr.on([start.click, typed.submit], battle, [typed, picked, rater], outputs, api_name="arena_battle", concurrency_id="model")
     regen.click(regenerate, battle_id, outputs, api_name="arena_regenerate", concurrency_id="model")
-    submit.click(vote, [battle_id, vote_choice, comment, rater], [reveal, vote_choice, submit, regen, status], api_name="arena_vote")
+    repair_panel, prefill = arena_repair.build(ctx, battle_id, rater, rater_id)
+    submit.click(vote, [battle_id, vote_choice, comment, rater], [reveal, vote_choice, submit, regen, status],
+                 api_name="arena_vote").success(*prefill(), api_visibility="private")
+    start.click(lambda: gr.Accordion(visible=False), None, repair_panel, queue=False, api_visibility="private")
     _admin_panels(ctx)
 
 

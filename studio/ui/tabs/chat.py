@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.context import AppContext
-from studio.ui.tabs import crisis_replies
+from studio.ui.tabs import chat_feedback, crisis_replies
 
 LOADING = "⏳ loading model… (first use only)"
 DISCLOSURE_TITLE = "ℹ️ AI companion, not a therapist or medical provider"
@@ -111,6 +111,7 @@ def build(ctx: AppContext) -> None:
                 top_p = gr.Slider(0.1, 1, value=0.9, step=0.05, label="Top-p")
                 max_new = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
                 seed = gr.Number(0, label="Seed", precision=0)
+    chat_feedback.build(ctx, chatbot, model)
     crisis_panel = crisis_replies.build(ctx, region_choices())
 
     def respond(message, history, model_ref, rag, region_code, system_prompt, temp, top, max_tokens, seed_value, request: gr.Request):

@@ -14,6 +14,7 @@ import gradio as gr
 from studio.data.store import STARTER_NAME
 from studio.ui.context import AppContext
 from studio.ui.tabs import dataset_view as view
+from studio.ui.tabs import feedback_inbox
 from studio.ui.tabs.dataset_handlers import DatasetHandlers
 
 FORMATS = ["auto", "native", "openai", "sharegpt", "alpaca", "csv", "hf"]
@@ -62,6 +63,8 @@ def build(ctx: AppContext) -> DatasetHandlers:
             _io_panel(w)
         with gr.Tab("Versions", id="ds-tab-versions"):
             _versions_panel(w)
+        with gr.Tab("Feedback inbox", id="ds-tab-inbox"):
+            feedback_inbox.build(ctx)
 
     h = DatasetHandlers(ctx, w)
     _wire(ctx, w, h)

@@ -170,13 +170,16 @@ class TrainHandlers:
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
-    def push(self, run_id: str, repo_id: str, private: bool, merged: bool, token: str, request: gr.Request = None):
-        """The token is used for this call only; the box is cleared in the reply."""
-        self.ctx.require_admin(request)
+    def push(self, run_id: str, repo_id: str, private: bool, merged: bool, token: str, override: str = "",
+             request: gr.Request = None):
+        """The token is used for this call only; the box is cleared in the reply. The release gate runs first
+        (it may make a report card: minutes on a CPU); ``override`` is an admin's recorded reason to push anyway."""
+        who = self.ctx.require_admin(request).name
         from studio.train.export import push_to_hub
 
         try:
-            url = push_to_hub(self.settings, run_id, repo_id, token=token or None, private=bool(private), merged=bool(merged))
+            url = push_to_hub(self.settings, run_id, repo_id, token=token or None, private=bool(private),
+                              merged=bool(merged), override_reason=(override or "").strip() or None, who=who)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
         return f"Pushed to {url} ({'private' if private else 'public'}).", ""
@@ -259,6 +262,9 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
             merged = gr.Checkbox(False, label="Merged model instead of adapter", elem_id="train-export-merged")
             token = gr.Textbox(label="HF write token (this push only, never stored)", type="password",
                                elem_id="train-export-token")
+        override = gr.Textbox(label="Release gate override (optional): why push although the report card refuses",
+                              info="Recorded with the push. Leave empty to let the gate decide.",
+                              elem_id="train-export-override")
         with gr.Row():
             merge_btn = gr.Button("Merge adapter into full model", elem_id="train-merge")
             push_btn = gr.Button("Push to Hub", elem_id="train-push")
@@ -275,7 +281,8 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     stop.click(h.stop, run_dd, message, api_name="stop_training")
     resume.click(h.resume, run_dd, [run_dd, message], api_name="resume_training")
     merge_btn.click(h.merge, run_dd, export_md, api_name="export_merge")
-    push_btn.click(h.push, [run_dd, repo, private, merged, token], [export_md, token], api_name="export_push")
+    push_btn.click(h.push, [run_dd, repo, private, merged, token, override], [export_md, token], api_name="export_push",
+                   concurrency_id="model")
     outputs = [run_dd, bar, summary, plot, log, history, stop, resume, compare, timer]
     timer.tick(h.refresh, run_dd, outputs, **private_)
     run_dd.select(h.refresh, run_dd, outputs, **private_)
