@@ -9,7 +9,14 @@ An exclusion keeps a rater's votes stored but leaves them out of the statistics 
 (``VoteStore.votes(include_excluded=False)``); who excluded, when and why is recorded, and including
 the rater again closes the row instead of deleting it.
 
-Both tables live in the arena's SQLite file (``settings.votes_db``) beside the votes they qualify.
+Both tables live in the arena's SQLite file (``settings.votes_db``) beside the votes they qualify; their
+schema is part of ``studio.compare.store.SCHEMA``, created once per file. Names compare with
+``str.casefold`` (``store.fold``; the SQL ``casefold()`` function is the same), so the exclusions, the
+invites and the lists agree on who is who, accents and all.
+
+An invited rater's name is theirs alone while the invite is active: ``studio.ui.auth`` refuses a
+password login or a Hugging Face account of the same name (``active_invite_name``), so nobody who
+knows the shared rater password can vote as "Dr. Rivera".
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from studio.compare.store import VoteStore
+from studio.compare.store import VoteStore, fold
 from studio.settings import Settings
 
 MAX_RATER_CHARS = 80
@@ -27,19 +34,9 @@ MAX_INVITE_DAYS = 365
 TOKEN_BYTES = 32
 # Names that mean something else to the studio's sign-in (see studio/ui/auth.py).
 RESERVED_NAMES = ("admin", "local-admin", "anonymous")
+# With password login, an invited rater's server-side Gradio session is the user "invite:<name>".
+INVITE_USER_PREFIX = "invite:"
 
-INVITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS invites (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,   -- sha256 of the token; the token itself is never stored
-    created_by TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    revoked_by TEXT,
-    revoked_at TEXT
-);
-"""
 
 
 class RaterError(ValueError):
@@ -65,10 +62,7 @@ def invite_link(settings: Settings, token: str) -> str:
 
 
 def _db(settings: Settings) -> VoteStore:
-    votes = VoteStore(settings.votes_db)
-    with votes.connect() as conn:
-        conn.executescript(INVITE_SCHEMA)
-    return votes
+    return VoteStore(settings.votes_db)  # the schema is made once per file and process (see store.py)
 
 
 def _iso(moment: datetime) -> str:
@@ -87,7 +81,7 @@ def create_invite(settings: Settings, name: str, days: int = 30, by: str = "admi
                   now: datetime | None = None) -> dict:
     """A new invite for ``name``. -> {"name", "link", "expires"}: the only time the token is seen."""
     name = clean_name(name)
-    if name.lower() in RESERVED_NAMES:
+    if fold(name) in RESERVED_NAMES or fold(name).startswith(INVITE_USER_PREFIX):
         raise RaterError(f"'{name}' is reserved by the studio's sign-in; choose the rater's own name.")
     if not isinstance(days, int) or not 1 <= days <= MAX_INVITE_DAYS:
         raise RaterError(f"An invite lasts from 1 to {MAX_INVITE_DAYS} days.")
@@ -96,7 +90,7 @@ def create_invite(settings: Settings, name: str, days: int = 30, by: str = "admi
     expires = _iso(moment + timedelta(days=days))
     votes = _db(settings)
     with votes.transaction() as conn:
-        for row in conn.execute("SELECT expires_at FROM invites WHERE lower(name) = lower(?) AND revoked_at IS NULL",
+        for row in conn.execute("SELECT expires_at FROM invites WHERE casefold(name) = casefold(?) AND revoked_at IS NULL",
                                 (name,)):
             if _parse(row["expires_at"]) > moment:
                 raise RaterError(f"'{name}' already has an active invite. Revoke it first to send a new link.")
@@ -117,6 +111,17 @@ def resolve_invite(settings: Settings, token: str | None, now: datetime | None =
     return row["name"]
 
 
+def active_invite_name(settings: Settings, name: str | None, now: datetime | None = None) -> str | None:
+    """The name of an active (unrevoked, unexpired) invite that ``name`` matches case-insensitively, or None."""
+    if not name:
+        return None
+    moment = _now(now)
+    with _db(settings).connect() as conn:
+        rows = conn.execute("SELECT name, expires_at FROM invites WHERE casefold(name) = casefold(?) "
+                            "AND revoked_at IS NULL", (" ".join(name.split()),)).fetchall()
+    return next((row["name"] for row in rows if _parse(row["expires_at"]) > moment), None)
+
+
 def invite_expiry(settings: Settings, token: str) -> datetime | None:
     with _db(settings).connect() as conn:
         row = conn.execute("SELECT expires_at FROM invites WHERE token_hash = ?", (token_hash(token),)).fetchone()
@@ -127,7 +132,7 @@ def revoke_invites(settings: Settings, name: str, by: str = "admin", now: dateti
     """Revoke every unrevoked invite of ``name``. -> how many; refused when there is none."""
     name = clean_name(name)
     with _db(settings).transaction() as conn:
-        cur = conn.execute("UPDATE invites SET revoked_by = ?, revoked_at = ? WHERE lower(name) = lower(?) "
+        cur = conn.execute("UPDATE invites SET revoked_by = ?, revoked_at = ? WHERE casefold(name) = casefold(?) "
                            "AND revoked_at IS NULL", (by, _iso(_now(now)), name))
     if cur.rowcount == 0:
         raise RaterError(f"'{name}' has no invite to revoke.")
@@ -135,7 +140,10 @@ def revoke_invites(settings: Settings, name: str, by: str = "admin", now: dateti
 
 
 def exclude_rater(settings: Settings, name: str, reason: str, by: str = "admin", now: datetime | None = None) -> dict:
-    """Leave ``name``'s votes out of the statistics and the export, recording who, when and why."""
+    """Leave ``name``'s votes out of the statistics and the export, recording who, when and why.
+
+    -> the record, with ``known``: False when no vote and no invite carry that name (a likely typo; the
+    exclusion is stored all the same, so a rater can be excluded before their first vote)."""
     name = clean_name(name)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -148,7 +156,14 @@ def exclude_rater(settings: Settings, name: str, reason: str, by: str = "admin",
             raise RaterError(f"'{name}' is already excluded.")
         conn.execute("INSERT INTO rater_exclusions (rater, reason, excluded_by, excluded_at) "
                      "VALUES (:rater, :reason, :excluded_by, :excluded_at)", record)
-    return record
+        known = conn.execute("SELECT EXISTS (SELECT 1 FROM votes WHERE casefold(rater) = casefold(:n)) "
+                             "OR EXISTS (SELECT 1 FROM invites WHERE casefold(name) = casefold(:n))", {"n": name}).fetchone()[0]
+    return {**record, "known": bool(known)}
+
+
+def unknown_rater_warning(name: str) -> str:
+    return (f"Note: no votes and no invite carry the name '{name}' — check the spelling "
+            "(the exclusion is recorded all the same; `include` undoes it).")
 
 
 def include_rater(settings: Settings, name: str, by: str = "admin", now: datetime | None = None) -> dict:
@@ -164,7 +179,7 @@ def include_rater(settings: Settings, name: str, by: str = "admin", now: datetim
 
 
 def _open_exclusion(conn, name: str):
-    return conn.execute("SELECT * FROM rater_exclusions WHERE lower(rater) = lower(?) AND included_at IS NULL",
+    return conn.execute("SELECT * FROM rater_exclusions WHERE casefold(rater) = casefold(?) AND included_at IS NULL",
                         (name,)).fetchone()
 
 
@@ -180,7 +195,7 @@ def list_raters(settings: Settings, now: datetime | None = None) -> list[dict]:
     rows: dict[str, dict] = {}
 
     def row_for(name: str) -> dict:
-        return rows.setdefault(name.lower(), {"name": name, "invite": "none", "expires": None, "votes": 0,
+        return rows.setdefault(fold(name), {"name": name, "invite": "none", "expires": None, "votes": 0,
                                               "quick_votes": 0, "excluded": False, "reason": None})
 
     with votes.connect() as conn:
@@ -194,4 +209,4 @@ def list_raters(settings: Settings, now: datetime | None = None) -> list[dict]:
         row = row_for(name)
         row["votes"] += counts["votes"]
         row["quick_votes"] += counts["quick_votes"]
-    return sorted(rows.values(), key=lambda r: r["name"].lower())
+    return sorted(rows.values(), key=lambda r: fold(r["name"]))

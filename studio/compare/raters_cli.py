@@ -68,10 +68,11 @@ def _revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def _exclude(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit
-    from studio.compare.raters import exclude_rater
+    from studio.compare.raters import exclude_rater, unknown_rater_warning
 
     record = _guarded(lambda: exclude_rater(settings, args.name, args.reason, by=CLI_ACTOR))
-    emit(args, record, f"{record['rater']}'s votes no longer count (they stay stored).")
+    text = f"{record['rater']}'s votes no longer count (they stay stored)."
+    emit(args, record, text if record["known"] else f"{text}\n{unknown_rater_warning(record['rater'])}")
     return 0
 
 

@@ -9,10 +9,18 @@ Each vote is stored exactly once: ``votes.battle_id`` is unique (a double click 
 request changes nothing), and ``votes.content_key`` (a hash of the exported fields) is unique too,
 so importing the same JSONL twice, or an export back into its own store, adds nothing.
 
-A vote cast within ``QUICK_VOTE_SECONDS`` of both answers appearing (``battles.ready_at``) is stored
-but flagged ``quick`` (not read). Votes of a rater listed in ``rater_exclusions`` (open row: no
-``included_at``) stay stored but leave the statistics and the export (``votes(include_excluded=False)``).
-Older databases gain the new columns on open (``ALTER TABLE ... ADD COLUMN``).
+A vote cast within ``QUICK_VOTE_SECONDS`` of the battle starting (``battles.started_at``: the rater
+asked for it, or for new answers, and the answers began to stream) is stored but flagged ``quick``
+(not read). It is measured from the start, not from when streaming ended, because raters read while
+the answers stream. Votes of a rater listed in ``rater_exclusions`` (open row: no ``included_at``) stay
+stored but leave the statistics and the export (``votes(include_excluded=False)``). Rater names are
+compared with ``str.casefold`` everywhere, in Python and in SQL (the ``casefold()`` function each
+connection registers), so "Dr. Øster" and "DR. ØSTER" are one rater in the exclusions and in the lists.
+
+The schema (with the invites table of ``studio.compare.raters``) is created, and older databases gain
+the new columns (``ALTER TABLE ... ADD COLUMN``), once per database file and process: opening the
+same file again skips it (the file is recognised by path, device and inode, so a database that was
+deleted and created anew gets its schema again).
 """
 
 from __future__ import annotations
@@ -70,13 +78,25 @@ CREATE TABLE IF NOT EXISTS rater_exclusions (
     included_by TEXT,               -- set when the rater's votes count again; the row stays as history
     included_at TEXT
 );
+CREATE TABLE IF NOT EXISTS invites (   -- studio.compare.raters
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,   -- sha256 of the token; the token itself is never stored
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT
+);
 """
 # Columns added after the first release: (table, column, declaration). Opened databases gain them.
 MIGRATIONS = (
     ("battles", "ready_at", "REAL"),                        # time.time() when both answers were stored
-    ("votes", "quick", "INTEGER NOT NULL DEFAULT 0"),       # 1: voted within QUICK_VOTE_SECONDS of ready_at
+    ("votes", "quick", "INTEGER NOT NULL DEFAULT 0"),       # 1: voted within QUICK_VOTE_SECONDS of started_at
+    ("battles", "started_at", "REAL"),                      # time.time() when the battle (or a regeneration) began
 )
-EXCLUDED = "SELECT lower(rater) FROM rater_exclusions WHERE included_at IS NULL"
+EXCLUDED = "SELECT casefold(rater) FROM rater_exclusions WHERE included_at IS NULL"
+_SCHEMA_READY: set[tuple[str, int, int]] = set()  # (path, st_dev, st_ino) of files whose schema this process made
 
 
 class StoreError(ValueError):
@@ -122,16 +142,22 @@ def _checked_vote(record: dict, where: str, required: tuple[str, ...]) -> dict:
 class VoteStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        if _file_key(self.path) not in _SCHEMA_READY:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
             conn.executescript(SCHEMA)
             _migrate(conn)
+        _SCHEMA_READY.add(_file_key(self.path))
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
+            conn.create_function("casefold", 1, fold, deterministic=True)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL mode
@@ -152,12 +178,13 @@ class VoteStore:
             conn.execute("COMMIT")
 
     # --- battles ---
-    def add_battle(self, battle: dict) -> None:
+    def add_battle(self, battle: dict, now: float | None = None) -> None:
+        """Store a new battle; ``now`` (default: the clock) is its start, which the ``quick`` flag counts from."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO battles (id, ts, model_a, model_b, prompt, system, seed, rater, state) "
-                "VALUES (:id, :ts, :model_a, :model_b, :prompt, :system, :seed, :rater, 'generating')",
-                battle,
+                "INSERT INTO battles (id, ts, model_a, model_b, prompt, system, seed, rater, state, started_at) "
+                "VALUES (:id, :ts, :model_a, :model_b, :prompt, :system, :seed, :rater, 'generating', :started_at)",
+                {**battle, "started_at": _now(now)},
             )
 
     def battle(self, battle_id: str) -> dict | None:
@@ -170,13 +197,13 @@ class VoteStore:
             data[key] = json.loads(data[key]) if data[key] else None
         return data
 
-    def restart_battle(self, battle_id: str, seed: int) -> bool:
-        """Back to 'generating' with a new seed, unless it was voted on (then nothing changes)."""
+    def restart_battle(self, battle_id: str, seed: int, now: float | None = None) -> bool:
+        """Back to 'generating' with a new seed and a new start, unless it was voted on (then nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE battles SET state = 'generating', seed = ?, response_a = NULL, response_b = NULL, ready_at = NULL "
-                "WHERE id = ? AND state != 'voted'",
-                (seed, battle_id),
+                "UPDATE battles SET state = 'generating', seed = ?, response_a = NULL, response_b = NULL, ready_at = NULL, "
+                "started_at = ? WHERE id = ? AND state != 'voted'",
+                (seed, _now(now), battle_id),
             )
             return cur.rowcount == 1
 
@@ -194,7 +221,7 @@ class VoteStore:
                        now: float | None = None) -> tuple[dict, bool]:
         """Record the vote for a ready battle; a second vote on it returns the first. -> (vote, created).
 
-        ``now`` (default: the clock) decides the ``quick`` flag against the battle's ``ready_at``."""
+        ``now`` (default: the clock) decides the ``quick`` flag against the battle's ``started_at``."""
         if winner not in WINNERS:
             raise StoreError(f"Unknown vote {winner!r}; use one of {', '.join(WINNERS)}.")
         with self.transaction() as conn:
@@ -211,8 +238,8 @@ class VoteStore:
                 "prompt": battle["prompt"], "response_a": battle["response_a"], "response_b": battle["response_b"],
                 "rater": rater, "ts": ts, "comment": comment or "",
             }
-            ready_at = battle["ready_at"]
-            quick = ready_at is not None and _now(now) - float(ready_at) < QUICK_VOTE_SECONDS
+            started_at = battle["started_at"]  # None for a battle stored before the column existed: never quick
+            quick = started_at is not None and _now(now) - float(started_at) < QUICK_VOTE_SECONDS
             _insert_vote(conn, vote, battle_id, quick)
             conn.execute("UPDATE battles SET state = 'voted' WHERE id = ?", (battle_id,))
         return vote, True
@@ -225,7 +252,7 @@ class VoteStore:
 
     def votes(self, include_excluded: bool = True) -> list[dict]:
         """Every vote, or (``include_excluded=False``) only those of raters who count: for statistics and export."""
-        where = "" if include_excluded else f" WHERE lower(rater) NOT IN ({EXCLUDED})"
+        where = "" if include_excluded else f" WHERE casefold(rater) NOT IN ({EXCLUDED})"
         with self.connect() as conn:
             rows = conn.execute(f"SELECT * FROM votes{where} ORDER BY id").fetchall()
         return [_vote_dict(row) for row in rows]
@@ -260,8 +287,25 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for table, column, declaration in MIGRATIONS:
         present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+            try:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column name" not in str(exc).lower():  # e.g. "database is locked" must surface
+                    raise
+                # another process added it first
+
+
+def fold(name):
+    """How rater names compare (Python and SQL alike): ``str.casefold``, which folds non-ASCII letters too."""
+    return name.casefold() if isinstance(name, str) else name
+
+
+def _file_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), stat.st_dev, stat.st_ino)
 
 
 def _now(now: float | None) -> float:

@@ -92,7 +92,7 @@ def launch_kwargs(settings: Settings, host: str | None = None, port: int | None 
         "theme": gr.themes.Soft(),
         "max_file_size": f"{settings.upload_limit_mb}mb",
         "allowed_paths": [],
-        # Invite links (<public url>/?invite=...) sign a named rater in, in every mode.
+        # Invite links (<public url>/?invite=...) sign a named rater in, unless the caller is signed in otherwise.
         "app_kwargs": {"middleware": [invite_middleware(settings, password_mode=mode == "password")]},
     }
     if mode == "password":

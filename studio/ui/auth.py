@@ -8,9 +8,17 @@ Modes:
       users are raters. A visitor who has not signed in is anonymous (``signed_in`` False): they may
       chat where STUDIO_ANONYMOUS_CHAT allows it, and the arena refuses them (``require_signed_in``).
 
-In every mode, a valid invite link (studio/ui/invites.py puts its token in an HttpOnly cookie)
-signs the browser or API client in as that named rater; it is checked against the store on each
-call, so a revoked or expired invite stops working at once.
+In modes (b) and (c), a valid invite link (studio/ui/invites.py puts its token in an HttpOnly cookie)
+signs the browser or API client in as that named rater, but only when it is not otherwise signed in:
+an admin or rater who logged in, or a Hugging Face user, stays who they are, and the local admin of
+mode (a) is never replaced. The invite is checked against the store on each call, so a revoked or
+expired invite stops working at once. ``<public url>/?invite=logout`` clears the cookie (sign-out).
+
+While an invite is active, its name belongs to the invited rater: a password login or a Hugging Face
+account of the same name (case-insensitively) is signed in but may not rate or chat under it
+(``Caller.refusal``), so the shared rater password cannot be used to vote as an invited rater. With
+password login, the invite's Gradio session is the user ``invite:<name>``; such a user counts only
+while the request's invite cookie still resolves to that name.
 """
 
 from __future__ import annotations
@@ -21,11 +29,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from studio.compare.raters import INVITE_USER_PREFIX, active_invite_name, resolve_invite
 from studio.settings import Settings
 
 ADMIN, RATER = "admin", "rater"
 LOCAL_ADMIN, ANONYMOUS = "local-admin", "anonymous"
 INVITE_COOKIE = "studio_invite"
+INVITE_LOGOUT = "logout"  # <public url>/?invite=logout signs an invited rater out
 NEEDS_ADMIN = "This action needs an admin. Ask the clinic's studio admin to do it, or sign in as admin."
 NEEDS_SIGN_IN = ("Please sign in to rate answers: open your personal invite link from the clinic, "
                  "or sign in with Hugging Face.")
@@ -37,6 +47,8 @@ class Caller:
     name: str
     role: str
     signed_in: bool = True
+    via: str = ""                # "local" | "password" | "oauth" | "invite" ("" when not signed in)
+    refusal: str | None = None   # why a signed-in name may not rate (it belongs to an invited rater)
 
     @property
     def is_admin(self) -> bool:
@@ -58,6 +70,8 @@ def password_check(settings: Settings):
 
     def check(username: str, password: str) -> bool:
         username, password = (username or "").strip(), password or ""
+        if username.casefold().startswith(INVITE_USER_PREFIX):  # the invite sessions' namespace
+            return False
         if username == ADMIN:
             return hmac.compare_digest(password, settings.admin_password or "")
         if settings.rater_password and username:
@@ -87,28 +101,52 @@ def invited_rater(request: gr.Request | None, settings: Settings) -> str | None:
     token = invite_token(request)
     if not token:
         return None
-    from studio.compare.raters import resolve_invite
-
     return resolve_invite(settings, token)
 
 
-def caller(request: gr.Request | None, settings: Settings) -> Caller:
+def name_taken(name: str, invite_name: str) -> str:
+    return (f"The name '{name}' belongs to {invite_name}, a rater with a personal invite link, so it cannot be "
+            "used to rate or chat from another sign-in. If that is you, open your invite link; otherwise sign in "
+            "under another name (or ask the clinic's studio admin).")
+
+
+def _signed_in(name: str, role: str, via: str, settings: Settings) -> Caller:
+    """A login or Hugging Face user; a rater whose name is an active invite's is refused (not an admin)."""
+    if role != ADMIN:
+        taken = active_invite_name(settings, name)
+        if taken:
+            return Caller(name=name, role=RATER, signed_in=False, via=via, refusal=name_taken(name, taken))
+    return Caller(name=name, role=role, via=via)
+
+
+def _invited(request: gr.Request, settings: Settings, expected: str | None = None) -> Caller:
+    """The invited rater, or anonymous; with ``expected`` (the "invite:<name>" session) only that rater."""
     invited = invited_rater(request, settings)
-    if invited:
-        return Caller(name=invited, role=RATER)
+    if invited and (expected is None or invited == expected):
+        return Caller(name=invited, role=RATER, via="invite")
+    return Caller(name=ANONYMOUS, role=RATER, signed_in=False)
+
+
+def caller(request: gr.Request | None, settings: Settings) -> Caller:
     mode = auth_mode(settings)
-    if mode == "local":
-        return Caller(name=LOCAL_ADMIN, role=ADMIN)
+    if mode == "local":  # one local admin, whatever cookie the browser holds
+        return Caller(name=LOCAL_ADMIN, role=ADMIN, via="local")
     if request is None:
         return Caller(name=ANONYMOUS, role=RATER, signed_in=False)
     if mode == "password":
         name = getattr(request, "username", None)
-        return Caller(name=name or ANONYMOUS, role=ADMIN if name == ADMIN else RATER, signed_in=bool(name))
+        if name and name.startswith(INVITE_USER_PREFIX):  # the session the invite middleware made
+            return _invited(request, settings, expected=name[len(INVITE_USER_PREFIX):])
+        if name:
+            return _signed_in(name, ADMIN if name == ADMIN else RATER, "password", settings)
+        return _invited(request, settings)
     name = _oauth_user(request)
-    admins = {a.lower() for a in settings.admins}
-    if settings.space_author:
-        admins.add(settings.space_author.lower())
-    return Caller(name=name or ANONYMOUS, role=ADMIN if name and name.lower() in admins else RATER, signed_in=bool(name))
+    if name:
+        admins = {a.lower() for a in settings.admins}
+        if settings.space_author:
+            admins.add(settings.space_author.lower())
+        return _signed_in(name, ADMIN if name.lower() in admins else RATER, "oauth", settings)
+    return _invited(request, settings)
 
 
 def require_admin(request: gr.Request | None, settings: Settings) -> Caller:
@@ -123,5 +161,5 @@ def require_signed_in(request: gr.Request | None, settings: Settings, message: s
     """Raise a visible error (and change nothing) for a visitor who has not signed in."""
     who = caller(request, settings)
     if not who.signed_in:
-        raise gr.Error(message)
+        raise gr.Error(who.refusal or message)
     return who

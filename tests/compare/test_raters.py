@@ -89,17 +89,138 @@ def test_excluded_votes_leave_the_statistics_and_the_export_but_stay_stored(sett
     assert len(history) == 1 and history[0]["included_by"] == "admin" and history[0]["reason"]
 
 
-def test_a_vote_within_two_seconds_of_the_answers_is_flagged_quick(settings):
+def test_a_vote_within_two_seconds_of_the_battle_starting_is_flagged_quick(settings):
+    """Measured from the start, not from when streaming ended: raters read while the answers stream."""
     store = VoteStore(settings.votes_db)
-    for battle_id, delay in (("fast", 0.5), ("read", 30.0)):
+    # (battle, answers finished at, vote at), every battle started at 1000.0
+    for battle_id, ready, voted in (("fast", 1000.3, 1001.0),      # no one read two answers in a second
+                                    ("streamed", 1012.0, 1012.5),  # read while streaming: voted just after the end
+                                    ("slow", 1001.0, 1030.0)):
         store.add_battle({"id": battle_id, "ts": "t", "model_a": "base", "model_b": "r", "prompt": f"p {battle_id}",
-                          "system": None, "seed": 1, "rater": "dr-lee"})
-        store.finish_battle(battle_id, "A", "B", {}, {}, now=1000.0)
-        store.vote_on_battle(battle_id, "a", "dr-lee", "", "t", now=1000.0 + delay)
-    assert store.vote_flags("fast") == {"quick": True} and store.vote_flags("read") == {"quick": False}
-    assert store.vote_counts() == {"dr-lee": {"votes": 2, "quick_votes": 1}}
+                          "system": None, "seed": 1, "rater": "dr-lee"}, now=1000.0)
+        store.finish_battle(battle_id, "A", "B", {}, {}, now=ready)
+        store.vote_on_battle(battle_id, "a", "dr-lee", "", "t", now=voted)
+    assert [store.vote_flags(b)["quick"] for b in ("fast", "streamed", "slow")] == [True, False, False]
+    # new answers start the clock again
+    store.add_battle({"id": "regen", "ts": "t", "model_a": "base", "model_b": "r", "prompt": "p regen",
+                      "system": None, "seed": 1, "rater": "dr-lee"}, now=1000.0)
+    store.finish_battle("regen", "A", "B", {}, {}, now=1005.0)
+    assert store.restart_battle("regen", 2, now=2000.0)
+    store.finish_battle("regen", "A2", "B2", {}, {}, now=2000.5)
+    store.vote_on_battle("regen", "b", "dr-lee", "", "t", now=2001.0)
+    assert store.vote_flags("regen") == {"quick": True}
+    assert store.vote_counts() == {"dr-lee": {"votes": 4, "quick_votes": 2}}
     row = {r["name"]: r for r in raters.list_raters(settings)}["dr-lee"]
-    assert (row["votes"], row["quick_votes"], row["invite"]) == (2, 1, "none")
+    assert (row["votes"], row["quick_votes"], row["invite"]) == (4, 2, "none")
+
+
+def test_exclusions_fold_case_beyond_ascii_like_the_rater_list(settings):
+    store = arena.store(settings)
+    store.add_votes([_vote(i, rater="Dr. Øster") for i in range(2)] + [_vote(5, rater="dr. øster")]
+                    + [_vote(10, rater="dr-lee")])
+    rows = raters.list_raters(settings)
+    assert sorted(r["votes"] for r in rows) == [1, 3]  # "Dr. Øster" and "dr. øster" are one rater in the list
+    record = raters.exclude_rater(settings, "DR. ØSTER", "tested the arena")  # SQLite lower() leaves Ø as it is
+    assert record["known"]
+    assert [v["rater"] for v in store.votes(include_excluded=False)] == ["dr-lee"]
+    with pytest.raises(raters.RaterError, match="already excluded"):
+        raters.exclude_rater(settings, "dr. øster", "again")
+    raters.create_invite(settings, "Dr. Straße")
+    with pytest.raises(raters.RaterError, match="already has an active invite"):
+        raters.create_invite(settings, "DR. STRASSE")  # casefold: ß is ss
+    assert raters.revoke_invites(settings, "dr. strasse") == 1
+    raters.include_rater(settings, "dr. øster")
+    assert len(store.votes(include_excluded=False)) == 4
+
+
+def test_excluding_a_name_with_no_votes_and_no_invite_warns_of_a_typo(settings, monkeypatch, capsys):
+    from studio.cli import main
+
+    arena.store(settings).add_votes([_vote(1, rater="dr-lee")])
+    raters.create_invite(settings, "Dr. Kim")
+    assert raters.exclude_rater(settings, "DR-LEE", "r")["known"] and raters.exclude_rater(settings, "dr. kim", "r")["known"]
+    typo = raters.exclude_rater(settings, "dr-leee", "r")
+    assert typo["known"] is False and raters.exclusion_history(settings)[-1]["rater"] == "dr-leee"  # stored all the same
+
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(settings.data_dir))
+    assert main(["raters", "exclude", "Dr. Nobody", "--reason", "spam"]) == 0
+    assert "no votes and no invite carry the name 'Dr. Nobody'" in capsys.readouterr().out
+    assert main(["raters", "exclude", "Dr. Nobody2", "--reason", "spam", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["known"] is False
+
+
+def test_an_active_invite_name_is_found_case_insensitively(settings):
+    now = datetime.now(UTC)
+    raters.create_invite(settings, "Dr. Rivera", days=30, now=now)
+    for typed in ("Dr. Rivera", "dr.  RIVERA ", "DR. RIVERA"):
+        assert raters.active_invite_name(settings, typed, now=now) == "Dr. Rivera"
+    assert raters.active_invite_name(settings, "Dr. Rivera", now=now + 31 * DAY) is None  # expired
+    assert raters.active_invite_name(settings, "Dr. Kim") is None and raters.active_invite_name(settings, "") is None
+    raters.revoke_invites(settings, "Dr. Rivera")
+    assert raters.active_invite_name(settings, "Dr. Rivera", now=now) is None
+    with pytest.raises(raters.RaterError, match="reserved"):
+        raters.create_invite(settings, "invite:Dr. Rivera")
+
+
+def test_the_schema_is_made_once_per_database_file(settings, monkeypatch):
+    """Every caller() with a cookie opens the store: that must not run the schema script each time."""
+    from types import SimpleNamespace
+
+    from studio.ui.auth import INVITE_COOKIE, caller
+
+    made: list[str] = []
+    original = VoteStore._create_schema
+
+    def counting(self):
+        made.append(str(self.path))
+        original(self)
+
+    monkeypatch.setattr(VoteStore, "_create_schema", counting)
+    monkeypatch.setenv("SPACE_ID", "clinic/studio")
+    token = _token(raters.create_invite(settings, "Dr. Rivera")["link"])
+    visitor = SimpleNamespace(username=None, session={}, cookies={INVITE_COOKIE: token})
+    for _ in range(5):
+        assert caller(visitor, settings).name == "Dr. Rivera"
+    assert made == [str(settings.votes_db)]
+    # a database deleted and made anew gets its schema again
+    for path in settings.votes_db.parent.glob(settings.votes_db.name + "*"):
+        path.unlink()
+    assert raters.resolve_invite(settings, token) is None and raters.list_raters(settings) == []
+    assert made == [str(settings.votes_db)] * 2
+
+
+def test_a_migration_ignores_only_a_column_another_process_added(settings, tmp_path):
+    from studio.compare import store as store_module
+
+    VoteStore(settings.votes_db)
+
+    class Stale:
+        """A connection that read the table before another process added the column."""
+
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            return [] if sql.startswith("PRAGMA table_info") else self.conn.execute(sql, *args)
+
+    with sqlite3.connect(settings.votes_db) as conn:
+        conn.row_factory = sqlite3.Row
+        store_module._migrate(Stale(conn))  # "duplicate column name": nothing to do
+
+    old = tmp_path / "old.db"  # lacks the columns; another connection holds the write lock
+    with sqlite3.connect(old) as conn:
+        conn.executescript(OLD_SCHEMA)
+    holder = sqlite3.connect(old, isolation_level=None)
+    waiting = sqlite3.connect(old, timeout=0)  # fails at once instead of waiting for the lock
+    waiting.row_factory = sqlite3.Row
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # not swallowed as "added already"
+            store_module._migrate(waiting)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        waiting.close()
 
 
 def test_one_rater_cannot_vote_twice_on_a_battle(settings):
@@ -130,9 +251,9 @@ def test_a_database_from_before_the_new_columns_is_migrated_in_place(settings):
     store = VoteStore(settings.votes_db)
     with store.connect() as conn:
         assert "quick" in {r["name"] for r in conn.execute("PRAGMA table_info(votes)")}
-        assert "ready_at" in {r["name"] for r in conn.execute("PRAGMA table_info(battles)")}
+        assert {"ready_at", "started_at"} <= {r["name"] for r in conn.execute("PRAGMA table_info(battles)")}
     assert [v["rater"] for v in store.votes(include_excluded=False)] == ["dr-old"]
-    store.vote_on_battle("old", "b", "dr-new", "", "t")  # a battle without ready_at is never 'quick'
+    store.vote_on_battle("old", "b", "dr-new", "", "t")  # a battle without started_at is never 'quick'
     assert store.vote_flags("old") == {"quick": False}
     VoteStore(settings.votes_db)  # opening again changes nothing
     assert raters.list_raters(settings)[0]["name"] == "dr-new"

@@ -50,10 +50,11 @@ def open_link(link: str) -> httpx.Response:
     return httpx.get(link, follow_redirects=False, timeout=30)
 
 
-def client_for(url: str, cookie: str | None = None):
+def client_for(url: str, cookie: str | None = None, extra: dict | None = None):
     from gradio_client import Client
 
-    return Client(url + "/", verbose=False, httpx_kwargs={"cookies": {INVITE_COOKIE: cookie}} if cookie else None)
+    cookies = {**({INVITE_COOKIE: cookie} if cookie else {}), **(extra or {})}
+    return Client(url + "/", verbose=False, httpx_kwargs={"cookies": cookies} if cookies else None)
 
 
 def stored(settings) -> tuple[int, int]:
@@ -117,6 +118,7 @@ def test_revoked_expired_tampered_and_unknown_links_get_the_same_refusal(space_a
     assert {a.status_code for a in answers} == {403}
     assert len({a.text for a in answers}) == 1 and "expired or been revoked" in answers[0].text
     assert all(INVITE_COOKIE + "=;" in a.headers["set-cookie"] for a in answers)  # a stale cookie is cleared
+    assert all(a.headers["cache-control"] == "no-store" for a in answers)
 
     _ready(arena.store(settings))
     raters.revoke_invites(settings, "Dr. Kim")  # a rater who already holds the cookie is refused at once
@@ -143,6 +145,14 @@ def test_invite_links_work_with_password_login_too(settings, monkeypatch):
         # no cookie and no password: Gradio's gate still holds
         assert httpx.get(f"{url}/config", timeout=30).status_code == 401
         assert httpx.get(f"{url}/config", cookies={INVITE_COOKIE: cookie}, timeout=30).status_code == 200
+
+        # the admin who opens the link to try it stays the admin
+        login = httpx.post(f"{url}/login", data={"username": "admin", "password": "admin-pw-123"}, timeout=30)
+        admin = client_for(url, cookie, extra=dict(login.cookies))
+        assert "Dr. Rivera" in admin.predict(api_name="/raters_list")
+        # signing out clears the invite cookie; the browser is back at the password page
+        out = httpx.get(f"{url}/?invite=logout", cookies={INVITE_COOKIE: cookie}, follow_redirects=False, timeout=30)
+        assert out.status_code == 303 and out.headers["set-cookie"].startswith(f"{INVITE_COOKIE}=; Max-Age=0")
     finally:
         demo.close()
 
@@ -151,3 +161,99 @@ def _ready(store) -> None:
     store.add_battle({"id": "b-ready", "ts": "t", "model_a": "base", "model_b": RUN_ID, "prompt": "p", "system": None,
                       "seed": 1, "rater": "x"})
     store.finish_battle("b-ready", "answer A", "answer B", {"flags": []}, {"flags": []})
+
+
+# --- the invite middleware itself, driven as Starlette drives it (no server) ---
+
+
+def _through(middleware, query: str = "", cookies: dict | None = None, app=None) -> tuple[list[dict], list[dict]]:
+    """One GET / through the middleware. -> (messages it answered with, scopes it passed on to the app)."""
+    import anyio
+
+    header = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())
+    scope = {"type": "http", "method": "GET", "path": "/", "root_path": "", "scheme": "http",
+             "query_string": query.encode(), "headers": [(b"cookie", header.encode())] if header else [], "app": app}
+    sent, passed = [], []
+
+    async def app_(scope, receive, send):
+        passed.append(scope)
+
+    async def send(message):
+        sent.append(message)
+
+    middleware.app = app_
+    anyio.run(middleware, scope, None, send)
+    return sent, passed
+
+
+def _headers(sent: list[dict]) -> dict[bytes, bytes]:
+    return dict(sent[0]["headers"])
+
+
+def _request_cookies(scope) -> dict[str, str]:
+    from studio.ui.invites import _request_cookies
+
+    return _request_cookies(scope)
+
+
+@pytest.fixture
+def password_middleware(settings):
+    from gradio.routes import App
+
+    from studio.ui.invites import InviteMiddleware
+
+    app = App()  # Gradio's own app: the test breaks when its tokens / cookie_id go away
+    return InviteMiddleware(None, settings.with_(admin_password="pw"), password_mode=True), app
+
+
+def test_sign_out_clears_the_cookie_and_the_invite_session(password_middleware):
+    middleware, app = password_middleware
+    token = raters.create_invite(middleware.settings, "Dr. Rivera")["link"].split("?invite=")[1]
+    _, (scope,) = _through(middleware, cookies={INVITE_COOKIE: token}, app=app)
+    session = _request_cookies(scope)[f"access-token-{app.cookie_id}"]
+    assert app.tokens[session] == "invite:Dr. Rivera"
+
+    sent, passed = _through(middleware, "invite=logout", {INVITE_COOKIE: token}, app)
+    headers = _headers(sent)
+    assert not passed and sent[0]["status"] == 303 and headers[b"location"] == b"/"
+    assert headers[b"set-cookie"].startswith(f"{INVITE_COOKIE}=; Max-Age=0".encode())
+    assert headers[b"cache-control"] == b"no-store" and session not in app.tokens
+    sent, _ = _through(middleware, "invite=logout")  # without a cookie: the same answer
+    assert sent[0]["status"] == 303
+
+
+def test_a_password_login_keeps_its_own_session_when_an_invite_cookie_comes_along(password_middleware):
+    middleware, app = password_middleware
+    token = raters.create_invite(middleware.settings, "Dr. Rivera")["link"].split("?invite=")[1]
+    app.tokens["admin-session"] = "admin"
+    mine = {f"access-token-{app.cookie_id}": "admin-session", INVITE_COOKIE: token}
+    _, (scope,) = _through(middleware, cookies=mine, app=app)
+    assert _request_cookies(scope) == mine and app.tokens == {"admin-session": "admin"}
+    # a stale login (the server restarted) does not hide the invite
+    _, (scope,) = _through(middleware, cookies={f"access-token-{app.cookie_id}": "gone", INVITE_COOKIE: token}, app=app)
+    assert app.tokens[_request_cookies(scope)[f"access-token-{app.cookie_id}"]] == "invite:Dr. Rivera"
+
+
+def test_the_session_of_a_revoked_invite_is_deleted(password_middleware):
+    middleware, app = password_middleware
+    token = raters.create_invite(middleware.settings, "Dr. Rivera")["link"].split("?invite=")[1]
+    _through(middleware, cookies={INVITE_COOKIE: token}, app=app)
+    assert list(app.tokens.values()) == ["invite:Dr. Rivera"]
+    raters.revoke_invites(middleware.settings, "Dr. Rivera")
+    _, (scope,) = _through(middleware, cookies={INVITE_COOKIE: token}, app=app)
+    assert app.tokens == {} and set(_request_cookies(scope)) == {INVITE_COOKIE}
+
+
+def test_missing_gradio_internals_are_reported_not_silently_ignored(settings, caplog):
+    from types import SimpleNamespace
+
+    from studio.ui.invites import InviteMiddleware
+
+    middleware = InviteMiddleware(None, settings.with_(admin_password="pw"), password_mode=True)
+    token = raters.create_invite(middleware.settings, "Dr. Rivera")["link"].split("?invite=")[1]
+    with caplog.at_level(logging.ERROR, logger="studio.ui.invites"):
+        _, (scope,) = _through(middleware, cookies={INVITE_COOKIE: token}, app=SimpleNamespace(cookie_id="x"))
+    assert middleware.sessions_supported is False and set(_request_cookies(scope)) == {INVITE_COOKIE}
+    assert "Invite links cannot pass the password login" in caplog.text and "tokens" in caplog.text
+    refused, _ = _through(middleware, "invite=not-a-token")
+    assert refused[0]["status"] == 403 and _headers(refused)[b"cache-control"] == b"no-store"

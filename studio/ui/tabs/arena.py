@@ -142,14 +142,20 @@ def build(ctx: AppContext) -> None:
 
 
 def _name_box(ctx: AppContext, saved: str, request: gr.Request):
-    """The local admin types a name; a signed-in rater sees theirs; a visitor is asked to sign in."""
-    from studio.ui.auth import LOCAL_ADMIN
+    """The local admin types a name; a signed-in rater sees theirs (an invited one, how to sign out); a visitor
+    is asked to sign in."""
+    from studio.ui.auth import INVITE_LOGOUT, LOCAL_ADMIN
 
     who = ctx.caller(request)
     if who.name == LOCAL_ADMIN:
         return saved or ""
     if not who.signed_in:
-        return gr.Textbox(value="", interactive=False, placeholder="Sign in, or open your invite link, to rate answers")
+        return gr.Textbox(value="", interactive=False,
+                          placeholder=who.refusal or "Sign in, or open your invite link, to rate answers")
+    if who.via == "invite":
+        sign_out = f"{ctx.settings.public_url.rstrip('/')}/?invite={INVITE_LOGOUT}"
+        return gr.Textbox(value=who.name, interactive=False, label="Signed in as (invite link)",
+                          info=f"Not you, or done? Sign out: {sign_out}")
     return gr.Textbox(value=who.name, interactive=False, label="Signed in as")
 
 

@@ -65,11 +65,12 @@ def revoke(ctx: AppContext, name: str, request: gr.Request | None = None) -> tup
 
 
 def exclude(ctx: AppContext, name: str, reason: str, request: gr.Request | None = None) -> tuple[str, str]:
-    from studio.compare.raters import exclude_rater
+    from studio.compare.raters import exclude_rater, unknown_rater_warning
 
     def run(by: str) -> str:
         record = exclude_rater(ctx.settings, name, reason, by=by)
-        return f"{record['rater']}'s votes no longer count in the statistics or the export (they stay stored)."
+        note = f"{record['rater']}'s votes no longer count in the statistics or the export (they stay stored)."
+        return note if record["known"] else f"{note} **{unknown_rater_warning(record['rater'])}**"
 
     return _run(ctx, request, run), table(ctx, request)
 
@@ -85,7 +86,7 @@ def build(ctx: AppContext) -> gr.Accordion:
     """The panel, hidden until an admin opens the page."""
     with gr.Accordion("Raters (admins)", open=False, visible=False, elem_id="raters-panel") as panel:
         gr.Markdown("A personal invite link signs one named rater in, with no Hugging Face account and no shared "
-                    "password. Votes cast within 2 seconds of the answers appearing are stored but counted as *quick*.")
+                    "password. Votes cast within 2 seconds of the battle starting are stored but counted as *quick*.")
         w = SimpleNamespace(
             name=gr.Textbox(label="Rater's name", max_lines=1, elem_id="raters-name"),
             days=gr.Number(30, label="Valid for (days)", precision=0, minimum=1, maximum=365, elem_id="raters-days"),
