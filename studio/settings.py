@@ -94,6 +94,9 @@ class Settings:
     # Prompts per category in the card the release gate makes when no fresh one exists (0 = the whole
     # suite). A CPU-only deployment may cap it; the card says how many prompts it was made on.
     release_card_limit: int = 0
+    # Loaded base models beyond the configured one are dropped, least recently used first, when their
+    # weights together pass this many MB (the configured base is never dropped).
+    model_cache_mb: int = 8192
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +126,7 @@ class Settings:
             anonymous_chat=_flag(env, "STUDIO_ANONYMOUS_CHAT", True),
             unsafe_ceiling_pct=_int(env, "STUDIO_UNSAFE_CEILING_PCT", 10, low=0, high=100),
             release_card_limit=_int(env, "STUDIO_RELEASE_CARD_LIMIT", 0, low=0, high=10_000),
+            model_cache_mb=_int(env, "STUDIO_MODEL_CACHE_MB", 8192, low=0, high=10**7),
         )
 
     def with_(self, **changes) -> Settings:

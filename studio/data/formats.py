@@ -59,6 +59,8 @@ def parse_json_rows(text: str, name: str = "file") -> list[tuple[str, object]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ImportFailed(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+        except RecursionError:
+            raise ImportFailed(f"{name}: the JSON is nested too deeply to be a chat dataset.") from None
         return [(f"item {i}", row) for i, row in enumerate(data, 1)]
     rows, bad = [], []
     for number, line in enumerate(physical_lines(text), 1):
@@ -68,6 +70,8 @@ def parse_json_rows(text: str, name: str = "file") -> list[tuple[str, object]]:
             rows.append((f"line {number}", json.loads(line)))
         except json.JSONDecodeError as exc:
             bad.append(f"line {number} ({exc.msg}, column {exc.colno})")
+        except RecursionError:
+            bad.append(f"line {number} (nested too deeply)")
     if bad:
         raise ImportFailed(f"{name}: {len(bad)} line(s) are not valid JSON: {_listed(bad)}. Fix them and import again.")
     if not rows:
@@ -191,6 +195,15 @@ def _pair(row: object, notes: set) -> dict:
 _CONVERTERS = {"native": _native, "openai": _openai, "sharegpt": _sharegpt, "alpaca": _alpaca, "csv": _pair}
 
 
+def _csv_rows(reader: csv.DictReader, name: str):
+    """The reader's rows; a cell over the csv module's limit (128 KB) is named with its line, not a traceback."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise ImportFailed(f"{name}: line {reader.line_num + 1}: {exc}; a chat turn that long is not supported. "
+                           "Shorten or split it, then import again.") from None
+
+
 def _from_csv(text: str, name: str, delimiter: str = ",") -> list[dict]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -202,7 +215,7 @@ def _from_csv(text: str, name: str, delimiter: str = ",") -> list[dict]:
         )
     reader.fieldnames = header
     conversations, problems = [], []
-    for row in reader:
+    for row in _csv_rows(reader, name):
         line = reader.line_num
         if None in row:
             problems.append(f"line {line}: more values than columns")

@@ -49,9 +49,10 @@ def release_check(settings: Settings, run_id: str, override_reason: str | None =
         raise ReleaseRefused(f"An override needs a reason of at least {MIN_REASON_CHARS} characters; it is recorded with the push.")
     report = fresh_card(settings, run_id, request)
     if report is None:
+        baseline = baseline_for(settings, run_id)
         if progress:
-            progress(f"no fresh report card for {run_id}: making one against {BASELINE}…")
-        request = request or CardRequest(model=run_id, against=BASELINE, limit=settings.release_card_limit or None)
+            progress(f"no fresh report card for {run_id}: making one against {baseline}…")
+        request = request or CardRequest(model=run_id, against=baseline, limit=settings.release_card_limit or None)
         report = make_card(request, settings, progress)
     decision = gate_decision(report, settings.unsafe_ceiling_pct / 100)
     if not decision["passed"]:
@@ -63,8 +64,19 @@ def release_check(settings: Settings, run_id: str, override_reason: str | None =
     return decision, report
 
 
+def baseline_for(settings: Settings, run_id: str) -> str:
+    """What the run is compared with: ``base`` when it was trained on the studio's base model, else its own base."""
+    from studio.models.loader import ModelLoadError, resolve
+
+    try:
+        base = resolve(run_id, settings).base
+    except ModelLoadError:
+        return BASELINE
+    return BASELINE if base == settings.base_model else base
+
+
 def fresh_card(settings: Settings, run_id: str, request: CardRequest | None = None) -> dict | None:
-    report = files.load_card([run_id, BASELINE], settings)
+    report = files.load_card([run_id, baseline_for(settings, run_id)], settings)
     suite = load_suite(request.suite if request else None, settings)
     return report if files.is_fresh(report, settings, suite.digest) else None
 

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
             raise ModelLoadError(f"Run {ref} has no adapter yet (has it finished training?).")
         return ModelRef(label=ref, base=_run_base(run_dir, settings), adapter_dir=adapter, adapter_name=ref)
     path = Path(ref).expanduser()
+    if path.is_dir():  # one key per folder, however it is spelled ("x", "x/", "./x", "x/../x")
+        ref = str(path.resolve())
+        path = Path(ref)
     if path.is_dir() and (path / "adapter_config.json").is_file():
         base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
         from studio.models.embedded import HUB_EQUIVALENT
@@ -136,19 +140,42 @@ class ModelCache:
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        self._last_used: dict[str, float] = {}
 
     def is_loaded(self, base: str) -> bool:
         return base in self._models
 
+    def loaded_bases(self) -> list[str]:
+        return list(self._models)
+
     def get_base(self, base: str) -> LoadedModel:
-        if base in self._models:
-            return self._models[base]
+        loaded = self._models.get(base)
+        if loaded is None:
+            with self._lock:
+                key_lock = self._loading.setdefault(base, threading.Lock())
+            with key_lock:
+                if base not in self._models:
+                    self._models[base] = self._load(base)
+                    self._evict(keep=base)
+            loaded = self._models[base]
+        self._last_used[base] = time.monotonic()
+        return loaded
+
+    def _evict(self, keep: str) -> None:
+        """Drop least recently used bases until the weights fit the budget; never the configured base or ``keep``.
+
+        A request still generating with a dropped model keeps its own reference; the memory returns when it ends.
+        """
+        budget = self.settings.model_cache_mb * 2**20
         with self._lock:
-            key_lock = self._loading.setdefault(base, threading.Lock())
-        with key_lock:
-            if base not in self._models:
-                self._models[base] = self._load(base)
-        return self._models[base]
+            while sum(_weight_bytes(m.model) for m in self._models.values()) > budget:
+                spare = [b for b in self._models if b not in (keep, self.settings.base_model)]
+                if not spare:
+                    return
+                oldest = min(spare, key=lambda b: self._last_used.get(b, 0.0))
+                log.info("Unloading model %s (model cache over %d MB)", oldest, self.settings.model_cache_mb)
+                del self._models[oldest]
+                self._last_used.pop(oldest, None)
 
     def get(self, ref: ModelRef) -> LoadedModel:
         """The loaded base with ``ref``'s adapter available (not yet activated)."""
@@ -196,6 +223,12 @@ class ModelCache:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         return LoadedModel(model=model, tokenizer=tokenizer, device=device)
+
+
+def _weight_bytes(model) -> int:
+    """Bytes of a model's parameters and buffers (what keeping it loaded costs)."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def _explain_load_failure(base: str, exc: Exception) -> str:

@@ -150,8 +150,9 @@ def parse_docx(name: str, data: bytes) -> list[Section]:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError(f"{name}: not a readable Word (.docx) file ({exc}). Older .doc files must be saved as .docx.") from None
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
+        raise IngestError(f"{name}: not a readable Word (.docx) file ({str(exc)[:200]}). Older .doc files must be "
+                          "saved as .docx.") from None
     sections: list[Section] = []
     heading, lines = "", []
     for para in document.paragraphs:

@@ -21,6 +21,7 @@ BACKENDS = ("trl", "autotrain")
 PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
 QUANTIZATIONS = ("auto", "none", "4bit", "8bit")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+MAX_BATCH = 1024  # examples per device step; larger only exhausts memory (the run caps it at the dataset size too)
 # Keys people may reach for that must never be stored in a config file.
 _SECRET_KEYS = {"token", "hf_token", "password", "api_key"}
 
@@ -183,9 +184,11 @@ class TrainConfig:
         _whole(out, "seed", self.seed, 0, 2**32 - 1)
         _whole(out, "save_steps", self.save_steps, 1, 10**7)
         _whole(out, "logging_steps", self.logging_steps, 1, 10**7)
-        for name in ("max_steps", "batch_size", "gradient_accumulation", "eval_steps"):
+        for name in ("max_steps", "gradient_accumulation", "eval_steps"):
             if getattr(self, name) is not None:
                 _whole(out, name, getattr(self, name), 1, 10**7, "leave empty for the default")
+        if self.batch_size is not None:
+            _whole(out, "batch_size", self.batch_size, 1, MAX_BATCH, "leave empty for the preset's choice")
         if self.eval_dataset is not None and not isinstance(self.eval_dataset, str):
             out.append("eval_dataset must be a path or a stored dataset name.")
         if self.eval_dataset and isinstance(self.eval_fraction, int | float) and self.eval_fraction > 0:

@@ -174,6 +174,10 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     data_path, convs = load_conversations(config.dataset, settings, config.region)
     tokenizer, model = _load_model(base_dir, chosen, settings)
     train_rows, eval_rows = _datasets(config, settings, tokenizer, convs, stats)
+    warning = fit_batch_to_data(chosen, len(train_rows))
+    if warning:
+        run.log("Warning: " + warning)
+        run.write_status(preset=chosen)
     steps = _expected_steps(config, chosen, len(train_rows))
     run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval conversations, "
             f"{stats.tokens} tokens ({stats.trained_tokens} trained), {stats.truncated} truncated, {stats.dropped} "
@@ -247,6 +251,14 @@ def _datasets(config: TrainConfig, settings: Settings, tokenizer, convs, stats: 
         raise ValueError("No conversation has assistant tokens left to train on (all truncated away?). "
                          "Raise max_length or check the dataset.")
     return train_rows, eval_rows
+
+
+def fit_batch_to_data(chosen: dict, n_rows: int) -> str | None:
+    """A batch larger than the dataset only costs memory (batch_size 100000 ran out of it): cap it, and say so."""
+    if n_rows < 1 or chosen["batch_size"] <= n_rows:
+        return None
+    asked, chosen["batch_size"] = chosen["batch_size"], n_rows
+    return f"batch_size {asked} is larger than the {n_rows} training conversations; using {n_rows}."
 
 
 def _expected_steps(config: TrainConfig, chosen: dict, n_rows: int) -> int:

@@ -121,3 +121,16 @@ def test_size_limit(tmp_path):
     path = write(tmp_path, "d.jsonl", jsonl([NATIVE] * 50))
     with pytest.raises(FileReadError, match="over the"):
         load_conversations(path, limit_bytes=500)
+
+
+def test_deep_json_and_huge_csv_cells_get_messages_not_tracebacks():
+    """Issue 22: JSON nested 10,000 deep and CSV cells over 128 KB used to raise RecursionError / csv.Error."""
+    from studio.data.formats import ImportFailed, parse_json_rows
+    from studio.data.formats import _from_csv as from_csv
+
+    with pytest.raises(ImportFailed, match="deep.json: the JSON is nested too deeply"):
+        parse_json_rows("[" * 10000 + "]" * 10000, "deep.json")
+    with pytest.raises(ImportFailed, match=r"deep.jsonl: 1 line\(s\) are not valid JSON: line 2 \(nested too deeply\)"):
+        parse_json_rows('{"messages": []}\n' + '{"a": ' * 10000 + "1" + "}" * 10000 + "\n", "deep.jsonl")
+    with pytest.raises(ImportFailed, match="big.csv: line 2: field larger than field limit"):
+        from_csv("user,assistant\n" + "x" * 200_000 + ",y\n", "big.csv")

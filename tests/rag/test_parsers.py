@@ -107,3 +107,25 @@ def test_owner_password_pdf_opens_and_user_password_pdf_is_named(tmp_path):
         else:
             with pytest.raises(IngestError, match="handout.pdf: the PDF is password-protected"):
                 parse_document("handout.pdf", data.getvalue())
+
+
+def test_a_docx_with_broken_xml_is_a_clear_error():
+    """Issue 22: malformed XML inside a .docx used to surface as an lxml traceback."""
+    import io
+    import zipfile
+
+    import docx
+
+    from studio.rag.parsers import IngestError, parse_docx
+
+    good = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("Plan a ride home after your session.")
+    document.save(good)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good.getvalue())) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, data[: len(data) // 2] if item.filename == "word/document.xml" else data)
+    with pytest.raises(IngestError, match="broken.docx: not a readable Word"):
+        parse_docx("broken.docx", broken.getvalue())

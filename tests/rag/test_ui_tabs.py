@@ -42,7 +42,10 @@ def test_knowledge_tab_add_query_remove(app, tmp_path):
     assert "Unchanged" in again
     found = client.predict("can I drive?", 2, "hybrid", "", api_name="/kb_query")
     assert "[1] aftercare.md" in found and "Aftercare" in found
-    removed, table, *_ = client.predict("aftercare.md", api_name="/kb_remove")
+    # A script's fresh session never saw the dropdowns filled: the names are still accepted (issue 22).
+    fresh = Client(app, verbose=False)
+    assert "[1] aftercare.md" in fresh.predict("can I drive?", 2, "hybrid", "aftercare.md", api_name="/kb_query")
+    removed, table, *_ = fresh.predict("aftercare.md", api_name="/kb_remove")
     assert "Removed" in removed and table["data"] in ([], [[]], [["", "", "", ""]])
 
 

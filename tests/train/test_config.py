@@ -124,3 +124,15 @@ def test_huge_values_are_truncated_in_messages():
         TrainConfig(dataset="d.jsonl", base_model="x", preset="p" * 1_000_000, run_name=["x"] * 100_000)
     message = str(info.value)
     assert len(message) < 2000 and "run_name must be a short label" in message
+
+
+def test_a_huge_batch_size_is_refused_and_a_batch_over_the_data_is_capped():
+    """Issue 22: batch_size 100000 passed validation and then ran out of memory."""
+    from studio.train.config import ConfigError
+    from studio.train.trl_job import fit_batch_to_data
+
+    with pytest.raises(ConfigError, match="batch_size"):
+        TrainConfig(dataset="d.jsonl", batch_size=100000)
+    chosen = {"batch_size": 64}
+    assert fit_batch_to_data(chosen, 12) == "batch_size 64 is larger than the 12 training conversations; using 12."
+    assert chosen["batch_size"] == 12 and fit_batch_to_data(chosen, 12) is None

@@ -53,14 +53,14 @@ def build(ctx: AppContext) -> None:
             status = gr.Markdown(elem_id="kb-status")
             docs = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, label="Documents", elem_id="kb-docs")
             with gr.Row():
-                remove_name = gr.Dropdown([], label="Document to remove", elem_id="kb-remove-doc", scale=3)
+                remove_name = gr.Dropdown([], label="Document to remove", elem_id="kb-remove-doc", scale=3, allow_custom_value=True)
                 remove = gr.Button("Remove", variant="stop", elem_id="kb-remove", scale=1)
         with gr.Column(scale=2):
             query = gr.Textbox(label="Test a search", placeholder="e.g. can I drive after a session?", elem_id="kb-query")
             with gr.Row():
                 k = gr.Slider(1, 10, value=4, step=1, label="Passages (k)")
                 mode = gr.Radio(["hybrid", "vector", "bm25"], value="hybrid", label="Ranking")
-            only = gr.Dropdown([], label="Only this document (optional)", elem_id="kb-query-doc")
+            only = gr.Dropdown([], label="Only this document (optional)", elem_id="kb-query-doc", allow_custom_value=True)
             search = gr.Button("Search", elem_id="kb-search")
             results = gr.Markdown(elem_id="kb-results")
 

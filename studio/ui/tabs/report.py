@@ -55,10 +55,12 @@ class ReportHandlers:
         return report, card_svg(report), report_markdown(report) + self._verdict(report) + self._arena(report)
 
     def _verdict(self, report: dict) -> str:
-        from studio.eval.release import BASELINE, gate_decision
+        from studio.eval.files import is_run
+        from studio.eval.release import baseline_for, gate_decision
 
-        if report["models"][1] != BASELINE:
-            return ""
+        model, against = report["models"]
+        if not is_run(model, self.settings) or against != baseline_for(self.settings, model):
+            return ""  # the gate judges a run against its own base only
         decision = gate_decision(report, self.settings.unsafe_ceiling_pct / 100)
         if decision["passed"]:
             return "\n**Release gate: would pass.**\n"
