@@ -97,6 +97,8 @@ class Settings:
     # Loaded base models beyond the configured one are dropped, least recently used first, when their
     # weights together pass this many MB (the configured base is never dropped).
     model_cache_mb: int = 8192
+    # One chat, side-by-side or arena answer stops after this many seconds of generation, whatever its length.
+    max_generation_s: int = 180
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +129,7 @@ class Settings:
             unsafe_ceiling_pct=_int(env, "STUDIO_UNSAFE_CEILING_PCT", 10, low=0, high=100),
             release_card_limit=_int(env, "STUDIO_RELEASE_CARD_LIMIT", 0, low=0, high=10_000),
             model_cache_mb=_int(env, "STUDIO_MODEL_CACHE_MB", 8192, low=0, high=10**7),
+            max_generation_s=_int(env, "STUDIO_MAX_GENERATION_S", 180, low=1, high=86_400),
         )
 
     def with_(self, **changes) -> Settings:

@@ -91,10 +91,11 @@ def stream_pair(
     seeds = _seeds(gen)
     sink: queue.Queue = queue.Queue()
     stop = threading.Event()
+    limit = float(settings.max_generation_s)
     if mode == BATCHED:
-        jobs = [_Job(loaded[0], list(refs), messages, gen, seeds, sink, stop, row_offset=0)]
+        jobs = [_Job(loaded[0], list(refs), messages, gen, seeds, sink, stop, 0, limit)]
     else:
-        jobs = [_Job(loaded[i], [refs[i]], messages, gen, seeds, sink, stop, row_offset=i) for i in range(2)]
+        jobs = [_Job(loaded[i], [refs[i]], messages, gen, seeds, sink, stop, i, limit) for i in range(2)]
     yield from _run(jobs, (model_a, model_b), gate, mode, sink, stop)
 
 
@@ -133,12 +134,13 @@ def _crisis_update(model_a: str, model_b: str, gate: CrisisCheck) -> PairUpdate:
 class _Job:
     """One ``generate`` call for one or two rows on one loaded base, run in a worker thread."""
 
-    def __init__(self, loaded: LoadedModel, refs: list[ModelRef], messages, gen, seeds, sink, stop, row_offset: int):
+    def __init__(self, loaded: LoadedModel, refs: list[ModelRef], messages, gen, seeds, sink, stop, row_offset: int,
+                 max_time: float):
         from studio.compare.streaming import RowStreamer, eos_ids
 
         self.loaded, self.refs, self.gen, self.sink, self.stop = loaded, refs, gen, sink, stop
         self.seeds = seeds[row_offset : row_offset + len(refs)]
-        self.row_offset = row_offset
+        self.row_offset, self.max_time = row_offset, max_time
         self.inputs = encode_chat(loaded.tokenizer, messages)
         self.streamer = RowStreamer(loaded.tokenizer, len(refs), sink, eos_ids(loaded.model, loaded.tokenizer), row_offset)
         self.failure: BaseException | None = None
@@ -169,6 +171,7 @@ class _Job:
                     **inputs,
                     **decoding_kwargs(self.gen, self.loaded.model, self.seeds, self.loaded.device),
                     **extra,
+                    max_time=self.max_time,
                     streamer=self.streamer,
                     pad_token_id=self.loaded.tokenizer.pad_token_id,
                     stopping_criteria=StoppingCriteriaList([_StopOnEvent(self.stop)]),

@@ -161,6 +161,7 @@ def stream_chat(
                     output = active.generate(
                         **inputs,
                         **gen.generate_kwargs(),
+                        max_time=float(settings.max_generation_s),  # a per-request limit, whatever max_new_tokens says
                         streamer=streamer,
                         pad_token_id=tokenizer.pad_token_id,
                         stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
