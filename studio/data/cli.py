@@ -1,4 +1,4 @@
-"""Commands: data validate | render | convert | split | stats | list | import | export | push | restore.
+"""Commands: data validate | render | convert | split | stats | list | import | export | push | restore | deidentify.
 
 INPUT arguments accept a file path, or a stored dataset as ``NAME`` or ``NAME@VERSION``.
 ``data validate`` exits 0 with no errors, 1 with errors, 2 when the file cannot be read at all.
@@ -75,6 +75,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--eval-fraction", type=float, default=0.0)
     push.add_argument("--seed", type=int, default=0)
     _region_arg(push)
+
+    deid = _cmd(sub, "deidentify", _deidentify, "Replace names, phones, e-mails, addresses, dates, ages 90+, IDs and URLs with placeholders.")
+    deid.add_argument("input", help="chat JSONL: one {\"messages\": [...]} per line")
+    deid.add_argument("--out", required=True)
 
     res = _cmd(sub, "restore", _restore, "Restore an old version as the newest one.")
     res.add_argument("name")
@@ -276,4 +280,26 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
 
     version = DatasetStore(settings).restore(args.name, args.version, author="cli")
     emit(args, {"name": args.name, "version": version}, f"{args.name}: v{args.version} restored as v{version}")
+    return 0
+
+
+def _deidentify(args: argparse.Namespace, settings: Settings) -> int:
+    from studio.cli import CommandError, emit, progress
+    from studio.data.deid import deidentify_rows
+    from studio.data.deid_io import read_chat_rows
+    from studio.data.export import write_jsonl
+    from studio.data.files import FileReadError
+    from studio.data.schema import DataError
+
+    try:
+        rows = read_chat_rows(args.input, settings.upload_limit_bytes)
+    except FileReadError as exc:
+        raise CommandError(str(exc), 2) from None
+    except DataError as exc:
+        raise CommandError(str(exc), 1) from None
+    progress(f"de-identifying {len(rows)} conversations (the NER model loads once, a few seconds)…")
+    out_rows, report = deidentify_rows(rows)
+    out = write_jsonl(args.out, out_rows)
+    kinds = ", ".join(f"{k} x{v}" for k, v in report["by_type"].items() if v) or "nothing found"
+    emit(args, report, f"wrote {report['rows']} conversations to {out}: {report['replaced']} replaced ({kinds})")
     return 0
