@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("path")
     imp.add_argument("--format", choices=FORMAT_CHOICES, default="auto")
     imp.add_argument("--append", action="store_true", help="add to the latest version instead of replacing it")
+    imp.add_argument("--real-conversations", action="store_true",
+                     help="real people's words: replace names, phone numbers and other details before storing")
 
     exp = _cmd(sub, "export", _export, "Export a stored dataset version to a JSONL file.")
     exp.add_argument("name", help="NAME or NAME@VERSION")
@@ -237,7 +239,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import emit
     from studio.data.store import DatasetStore
 
-    result = DatasetStore(settings).import_file(args.name, args.path, args.format, append=args.append, author="cli")
+    result = DatasetStore(settings).import_file(args.name, args.path, args.format, append=args.append, author="cli",
+                                                real=args.real_conversations)
     payload = {"name": args.name, "version": result.version, "examples": result.examples, "format": result.format, "notes": result.notes}
     emit(args, payload, f"{args.name} v{result.version}: {result.examples} examples (read as {result.format})")
     return 0

@@ -159,20 +159,26 @@ class DatasetStore:
         return self.save(name, conversations, expected_version, note=f"restored from v{version}", author=author, source=f"v{version}")
 
     def import_file(self, name: str, path: Path | str, fmt: str = "auto", append: bool = False,
-                    expected_version: int | None = None, author: str = "") -> ImportedVersion:
+                    expected_version: int | None = None, author: str = "", real: bool = False) -> ImportedVersion:
         """Convert a file and save it as a new version (appended to the latest with ``append``).
 
-        Everything is read and converted before anything is written, so a failure leaves the stored
-        dataset exactly as it was.
+        Everything is read, converted (and, for ``real`` conversations, de-identified) before anything is
+        written, so a failure leaves the stored dataset exactly as it was.
         """
         self._dir(name)  # validate the name before the (possibly slow) read
         limit = getattr(self.settings, "upload_limit_bytes", DEFAULT_LIMIT_BYTES)
         result = load_conversations(path, fmt, limit_bytes=limit)
+        conversations, notes = result.conversations, list(result.notes)
+        if real:
+            from studio.data.deid import deidentify_rows
+
+            conversations, report = deidentify_rows(conversations)
+            notes.append(f"de-identified {report['replaced']} detail(s)")
         source = Path(str(path)).name
-        note = f"{'appended' if append else 'imported'} {len(result.conversations)} from {source} ({result.format})"
-        version = self.save(name, result.conversations, expected_version, note=note, author=author, source=source,
-                            append=append)
-        return ImportedVersion(version, self._info(name, version).examples, result.format, result.notes)
+        note = f"{'appended' if append else 'imported'} {len(conversations)} from {source} ({result.format})"
+        version = self.save(name, conversations, expected_version, note=note + (", de-identified" if real else ""),
+                            author=author, source=source, append=append)
+        return ImportedVersion(version, self._info(name, version).examples, result.format, notes)
 
     def seed_starter(self) -> bool:
         """On first start (an empty store, never seeded before) add the starter dataset."""

@@ -129,6 +129,8 @@ def _io_panel(w: SimpleNamespace) -> None:
         with gr.Column(scale=1):
             w.format = gr.Dropdown(FORMATS, value="auto", label="Format", elem_id="ds-format")
             w.mode = gr.Radio(["replace", "append"], value="replace", label="Into the editor", elem_id="ds-import-mode")
+            w.real = gr.Checkbox(False, label="Real conversations: remove names, numbers and other details first",
+                                 elem_id="ds-import-real")
             w.import_file = gr.Button("Import file", elem_id="ds-import")
     with gr.Row(equal_height=True):
         w.hf_source = gr.Textbox(label="…or a Hugging Face dataset (folder saved with save_to_disk, or hub id when online)",
@@ -190,8 +192,9 @@ def _wire(ctx: AppContext, w: SimpleNamespace, h: DatasetHandlers) -> None:
     on(w.validate.click, h.validate)
     on(w.max_length.submit, h.validate)
     on(w.issues.select, h.jump_to_issue)
-    on(w.import_file.click, h.import_upload, [w.upload, w.format, w.mode], api_name="dataset_import", api_visibility="public")
-    on(w.import_hf.click, h.import_hf, [w.hf_source, w.mode])
+    on(w.import_file.click, h.import_upload, [w.upload, w.format, w.mode, w.real], api_name="dataset_import",
+       api_visibility="public")
+    on(w.import_hf.click, h.import_hf, [w.hf_source, w.mode, w.real])
     on(w.export.click, h.export, [w.with_text], api_name="dataset_export", api_visibility="public")
     on(w.split.click, h.split, [w.eval_fraction, w.seed, w.with_text])
     on(w.push.click, h.push, [w.hub_repo, w.hub_token, w.hub_private, w.eval_fraction, w.seed])

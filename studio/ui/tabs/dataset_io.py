@@ -13,17 +13,17 @@ import gradio as gr
 
 class DatasetIOHandlers:
     # ---- import, export, split, push -------------------------------------------------------
-    def import_upload(self, state, query, tag, flags, max_length, upload, fmt, mode, request: gr.Request):
+    def import_upload(self, state, query, tag, flags, max_length, upload, fmt, mode, real=False, request: gr.Request = None):
         if not upload:
             return self._do(request, state, (query, tag, flags, max_length), lambda s: {"status": "❌ Choose a file to import first."}, False)
-        return self._import(request, state, (query, tag, flags, max_length), str(upload), fmt or "auto", mode)
+        return self._import(request, state, (query, tag, flags, max_length), str(upload), fmt or "auto", mode, bool(real))
 
-    def import_hf(self, state, query, tag, flags, max_length, source, mode, request: gr.Request):
+    def import_hf(self, state, query, tag, flags, max_length, source, mode, real=False, request: gr.Request = None):
         if not (source or "").strip():
             return self._do(request, state, (query, tag, flags, max_length), lambda s: {"status": "❌ Give a dataset folder or hub id."}, False)
-        return self._import(request, state, (query, tag, flags, max_length), source.strip(), "hf", mode)
+        return self._import(request, state, (query, tag, flags, max_length), source.strip(), "hf", mode, bool(real))
 
-    def _import(self, request, state, filters, source: str, fmt: str, mode: str):
+    def _import(self, request, state, filters, source: str, fmt: str, mode: str, real: bool = False):
         def go(s):
             from studio.data import editor
             from studio.data.formats import load_conversations
@@ -31,8 +31,14 @@ class DatasetIOHandlers:
             if s is None:
                 raise ValueError("Open or create a dataset first, then import into it.")
             result = load_conversations(source, fmt, self.settings.upload_limit_bytes)  # raises before touching anything
-            editor.import_conversations(s, result.conversations, append=mode == "append")
-            notes = f" Notes: {'; '.join(result.notes)}." if result.notes else ""
+            conversations, notes = result.conversations, list(result.notes)
+            if real:  # real conversations: names, numbers and other details are replaced before anyone edits them
+                from studio.data.deid import deidentify_rows
+
+                conversations, report = deidentify_rows(conversations)
+                notes.append(f"de-identified {report['replaced']} detail(s)")
+            editor.import_conversations(s, conversations, append=mode == "append")
+            notes = f" Notes: {'; '.join(notes)}." if notes else ""
             return {"turn": 1, "status": f"Imported {len(result.conversations)} conversations from {Path(source).name} "
                     f"(read as {result.format}, {mode}). Review the validation, then Save.{notes}"}
 
