@@ -94,6 +94,8 @@ class Settings:
     # Prompts per category in the card the release gate makes when no fresh one exists (0 = the whole
     # suite). A CPU-only deployment may cap it; the card says how many prompts it was made on.
     release_card_limit: int = 0
+    # Requests per minute that one API key may make to /v1/... (a token bucket; STUDIO_API_RATE_PER_MIN).
+    api_rate_per_min: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +125,7 @@ class Settings:
             anonymous_chat=_flag(env, "STUDIO_ANONYMOUS_CHAT", True),
             unsafe_ceiling_pct=_int(env, "STUDIO_UNSAFE_CEILING_PCT", 10, low=0, high=100),
             release_card_limit=_int(env, "STUDIO_RELEASE_CARD_LIMIT", 0, low=0, high=10_000),
+            api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
         )
 
     def with_(self, **changes) -> Settings:
@@ -148,6 +151,10 @@ class Settings:
     @property
     def votes_db(self) -> Path:
         return self.data_dir / "arena" / "votes.sqlite3"
+
+    @property
+    def api_keys_db(self) -> Path:
+        return self.data_dir / "api" / "keys.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:
