@@ -126,6 +126,17 @@ def test_a_streamed_completion_sends_chunks_then_done(api):
     assert last["safety"]["level"] == "none" and "usage" in last
 
 
+@pytest.mark.slow
+def test_a_client_that_hangs_up_mid_stream_does_not_block_the_next_request(api):
+    _, url, key, _ = api
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=chat(ASK, stream=True, max_tokens=16),
+                      headers={"Authorization": f"Bearer {key}"}, timeout=300) as answer:
+        first = next(line for line in answer.iter_lines() if line.startswith("data: "))
+    assert '"assistant"' in first
+    after = post(url, chat(ASK, max_tokens=4), key)
+    assert after.status_code == 200 and after.json()["choices"][0]["message"]["content"].strip()
+
+
 def test_a_crisis_gets_the_fixed_template_and_no_model_call(api):
     from studio.safety import gate_turn
 
