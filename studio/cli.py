@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "studio.eval.cli",
     "studio.rag.cli",
     "studio.safety.cli",
+    "studio.api.cli",
 ]
 
 

@@ -99,6 +99,8 @@ class Settings:
     model_cache_mb: int = 8192
     # One chat, side-by-side or arena answer stops after this many seconds of generation, whatever its length.
     max_generation_s: int = 180
+    # Requests per minute that one API key may make to /v1/... (a token bucket; STUDIO_API_RATE_PER_MIN).
+    api_rate_per_min: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +132,7 @@ class Settings:
             release_card_limit=_int(env, "STUDIO_RELEASE_CARD_LIMIT", 0, low=0, high=10_000),
             model_cache_mb=_int(env, "STUDIO_MODEL_CACHE_MB", 8192, low=0, high=10**7),
             max_generation_s=_int(env, "STUDIO_MAX_GENERATION_S", 180, low=1, high=86_400),
+            api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
         )
 
     def with_(self, **changes) -> Settings:
@@ -155,6 +158,10 @@ class Settings:
     @property
     def votes_db(self) -> Path:
         return self.data_dir / "arena" / "votes.sqlite3"
+
+    @property
+    def api_keys_db(self) -> Path:
+        return self.data_dir / "api" / "keys.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:

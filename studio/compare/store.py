@@ -33,6 +33,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from studio.util.sqlite import immediate
+
 EXPORT_KEYS = ("model_a", "model_b", "winner", "prompt", "response_a", "response_b", "rater", "ts", "comment")
 STATS_KEYS = ("model_a", "model_b", "winner")  # the least a vote needs for statistics
 WINNERS = ("a", "b", "tie", "both_bad")
@@ -168,14 +170,8 @@ class VoteStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE takes the write lock up front so it cannot deadlock later."""
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self.connect() as conn, immediate(conn):
+            yield conn
 
     # --- battles ---
     def add_battle(self, battle: dict, now: float | None = None) -> None:

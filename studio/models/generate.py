@@ -138,7 +138,8 @@ def stream_chat(
 ) -> Iterator[str]:
     """Yield the reply's cumulative text as it grows. ``model`` is a model reference string.
 
-    When ``stats`` is given it receives ``new_tokens`` and ``seconds`` once generation ends.
+    When ``stats`` is given it receives ``prompt_tokens`` at once, and ``new_tokens`` and ``seconds`` once
+    generation ends.
     """
     import torch
     from transformers import StoppingCriteriaList, TextIteratorStreamer
@@ -147,6 +148,8 @@ def stream_chat(
     loaded = model_cache(settings).get(ref)
     tokenizer = loaded.tokenizer
     inputs = encode_chat(tokenizer, messages).to(loaded.device)
+    if stats is not None:
+        stats["prompt_tokens"] = int(inputs["input_ids"].shape[1])
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
     stop = threading.Event()
     failure: list[BaseException] = []

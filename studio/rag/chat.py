@@ -72,6 +72,7 @@ def chat_stream(
     gen=None,
     region: str | None = None,
     k: int = 4,
+    stats: dict | None = None,
 ) -> Iterator[ChatUpdate]:
     from studio.models.generate import GenerationError, GenerationSettings, build_messages, check_length
     from studio.safety import gate_turn
@@ -95,7 +96,8 @@ def chat_stream(
         safety["reference_filtered"] = removed
     messages = build_messages(prompt, system_with_rules(system or load_system_prompt(settings), bool(sources)), history, settings)
     messages[-1]["content"] = user  # the checked prompt, with its reference passages
-    text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety, notice, gate)
+    text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety,
+                                notice, gate, stats)
     if safety.get("output_violation"):
         sources = []  # citations under a replaced answer would point at text nobody sees
     if gate.degraded:
@@ -117,7 +119,7 @@ def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
         return [], f"The knowledge base is unavailable, so this answer has no references ({exc})."
 
 
-def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str, gate):
+def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str, gate, stats: dict | None = None):
     from studio.models.generate import stream_chat
     from studio.models.loader import model_cache, resolve
     from studio.safety import check_reply, finish_reply
@@ -125,7 +127,7 @@ def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dic
     if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
         yield ChatUpdate("", sources, safety, status="loading", notice=notice)
     text = ""
-    stream = stream_chat(model_ref, messages, gen, settings)
+    stream = stream_chat(model_ref, messages, gen, settings, stats)
     try:
         for text in stream:
             if check_reply(text, partial=True).violation:

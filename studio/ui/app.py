@@ -13,6 +13,7 @@ from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
 from studio.ui.invites import middleware as invite_middleware
+from studio.ui.openai_api import middleware as openai_middleware
 from studio.util.redact import install_log_redaction
 from studio.util.schema import check_schema
 
@@ -92,8 +93,10 @@ def launch_kwargs(settings: Settings, host: str | None = None, port: int | None 
         "theme": gr.themes.Soft(),
         "max_file_size": f"{settings.upload_limit_mb}mb",
         "allowed_paths": [],
-        # Invite links (<public url>/?invite=...) sign a named rater in, unless the caller is signed in otherwise.
-        "app_kwargs": {"middleware": [invite_middleware(settings, password_mode=mode == "password")]},
+        # /v1/... is the OpenAI-compatible endpoint (API keys, never Gradio's login); invite links
+        # (<public url>/?invite=...) sign a named rater in, unless the caller is signed in otherwise.
+        "app_kwargs": {"middleware": [openai_middleware(settings),
+                                      invite_middleware(settings, password_mode=mode == "password")]},
     }
     if mode == "password":
         kwargs["auth"] = password_check(settings)

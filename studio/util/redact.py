@@ -14,6 +14,7 @@ import re
 _TOKEN_PATTERNS = [
     re.compile(r"hf_[A-Za-z0-9]{8,}"),
     re.compile(r"(?i)((?:hf_token|token|password|authorization|invite)\s*[=:]\s*)(?:Bearer\s+)?[^\s'\",]+"),
+    re.compile(r"sk-studio-[A-Za-z0-9_-]{8,}"),  # the studio's API keys (studio.api.keys.KEY_PREFIX)
 ]
 _extra_secrets: set[str] = set()
 
@@ -35,6 +36,7 @@ def redact(text: str) -> str:
     for secret in _known_secrets():
         text = text.replace(secret, "***")
     text = _TOKEN_PATTERNS[0].sub("hf_***", text)
+    text = _TOKEN_PATTERNS[2].sub("sk-studio-***", text)
     return _TOKEN_PATTERNS[1].sub(lambda m: m.group(1) + "***", text)
 
 
