@@ -49,7 +49,8 @@ class FeedbackError(ArenaError):
     pass
 
 
-def _store(settings: Settings):
+def open_store(settings: Settings):
+    """The vote store, with the feedback table created (once per file and process)."""
     votes = store(settings)
     with _ready_lock:
         if votes.path not in _ready:
@@ -71,7 +72,7 @@ def add_repair(settings: Settings, battle_id: str, repair: str, rater: str) -> d
     repair = _clean_repair(repair)
     if not repair:
         raise FeedbackError("Write the answer you would have given, or edit the winning one, then save.")
-    votes = _store(settings)
+    votes = open_store(settings)
     battle = votes.battle((battle_id or "").strip())
     vote = _vote_of(votes, battle_id)
     if not battle or not vote:
@@ -100,7 +101,7 @@ def add_chat_feedback(settings: Settings, model: str, prompt: str, answer: str, 
     row = {"source": "chat", "battle_id": None, "model_a": model or "base", "model_b": None, "prompt": prompt.strip(),
            "response_a": answer.strip(), "response_b": None, "vote": vote, "repair": _clean_repair(repair),
            "flagged": int(bool(flagged)), "rater": rater, "ts": utc_ts()}
-    with _store(settings).transaction() as conn:
+    with open_store(settings).transaction() as conn:
         cur = conn.execute(f"INSERT INTO feedback ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                            tuple(row.values()))
     return row | {"id": cur.lastrowid}
@@ -109,7 +110,7 @@ def add_chat_feedback(settings: Settings, model: str, prompt: str, answer: str, 
 def set_chat_repair(settings: Settings, item_id: int, repair: str, rater: str) -> None:
     """The better answer for a rated chat reply, by the person who rated it, while it awaits review."""
     repair = _clean_repair(repair)
-    with _store(settings).transaction() as conn:
+    with open_store(settings).transaction() as conn:
         cur = conn.execute("UPDATE feedback SET repair = ? WHERE id = ? AND rater = ? AND source = 'chat' AND status = 'new'",
                            (repair, int(item_id), rater))
     if not cur.rowcount:
@@ -130,13 +131,13 @@ def list_items(settings: Settings, status: str | None = "new", model: str | None
         clauses.append("flagged = ?")
         params.append(int(flagged))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    with _store(settings).connect() as conn:
+    with open_store(settings).connect() as conn:
         rows = conn.execute(f"SELECT * FROM feedback{where} ORDER BY id DESC", params).fetchall()
     return [dict(r) for r in rows]
 
 
 def get_item(settings: Settings, item_id: int) -> dict:
-    with _store(settings).connect() as conn:
+    with open_store(settings).connect() as conn:
         row = conn.execute("SELECT * FROM feedback WHERE id = ?", (int(item_id),)).fetchone()
     if row is None:
         raise FeedbackError(f"No feedback item {item_id}.")
@@ -147,7 +148,7 @@ def mark(settings: Settings, item_id: int, status: str, admin: str, target: str 
     """Decide an item once; a second decision is refused (two admins clicking at once)."""
     if status not in STATUSES[1:]:
         raise FeedbackError(f"Unknown decision {status!r}.")
-    with _store(settings).transaction() as conn:
+    with open_store(settings).transaction() as conn:
         cur = conn.execute("UPDATE feedback SET status = ?, decided_by = ?, decided_at = ?, target = ? "
                            "WHERE id = ? AND status = 'new'", (status, admin, utc_ts(), target or None, int(item_id)))
     if not cur.rowcount:
@@ -156,14 +157,14 @@ def mark(settings: Settings, item_id: int, status: str, admin: str, target: str 
 
 def reopen(settings: Settings, item_id: int) -> None:
     """Undo a decision whose write failed (the dataset could not be saved): the item is new again."""
-    with _store(settings).transaction() as conn:
+    with open_store(settings).transaction() as conn:
         conn.execute("UPDATE feedback SET status = 'new', decided_by = NULL, decided_at = NULL, target = NULL "
                      "WHERE id = ?", (int(item_id),))
 
 
 def repairs_by_battle(settings: Settings) -> dict[str, str]:
     """battle id -> the latest repair written for it (for preference pairs)."""
-    with _store(settings).connect() as conn:
+    with open_store(settings).connect() as conn:
         rows = conn.execute("SELECT battle_id, repair FROM feedback WHERE source = 'arena' AND repair != '' "
                             "AND status != 'rejected' ORDER BY id").fetchall()
     return {r["battle_id"]: r["repair"] for r in rows}
@@ -171,7 +172,7 @@ def repairs_by_battle(settings: Settings) -> dict[str, str]:
 
 def winning_answer(settings: Settings, battle_id: str) -> str:
     """The answer the vote chose (empty for a tie or both bad): the starting point of a repair."""
-    votes = _store(settings)
+    votes = open_store(settings)
     battle, vote = votes.battle((battle_id or "").strip()), _vote_of(votes, battle_id)
     if not battle or not vote or vote["winner"] not in ("a", "b"):
         return ""

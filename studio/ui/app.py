@@ -38,8 +38,16 @@ CSS = """
 """
 
 
+def _open_stores(settings: Settings) -> None:
+    """Create the vote store's tables now: a first sign-in check or a refused request then only reads it."""
+    from studio.compare.feedback import open_store
+
+    open_store(settings)
+
+
 def build_app(settings: Settings) -> gr.Blocks:
     check_schema(settings)  # also creates the data dir, or names the variable to fix
+    _open_stores(settings)
     install_log_redaction()
     ctx = AppContext(settings)
     with gr.Blocks(title="Companion Studio") as demo:
