@@ -1,4 +1,5 @@
-"""Commands: data validate | render | convert | split | stats | list | import | export | push | restore | deidentify.
+"""Commands: data validate | render | convert | split | stats | list | import | export | push | restore | deidentify |
+preferences.
 
 INPUT arguments accept a file path, or a stored dataset as ``NAME`` or ``NAME@VERSION``.
 ``data validate`` exits 0 with no errors, 1 with errors, 2 when the file cannot be read at all.
@@ -85,6 +86,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     res = _cmd(sub, "restore", _restore, "Restore an old version as the newest one.")
     res.add_argument("name")
     res.add_argument("version", type=int)
+
+    pref = _cmd(sub, "preferences", _preferences,
+                "Turn decisive arena votes (and repairs) into prompt/chosen/rejected pairs for DPO training.")
+    pref.add_argument("--votes", required=True, help="a votes JSONL (arena export), or 'store' for this studio's votes "
+                                                     "(excluded raters left out)")
+    pref.add_argument("--out", required=True, help="pairs JSONL to write")
 
 
 def _cmd(sub, name: str, handler, help_text: str) -> argparse.ArgumentParser:
@@ -305,4 +312,37 @@ def _deidentify(args: argparse.Namespace, settings: Settings) -> int:
     out = write_jsonl(args.out, out_rows)
     kinds = ", ".join(f"{k} x{v}" for k, v in report["by_type"].items() if v) or "nothing found"
     emit(args, report, f"wrote {report['rows']} conversations to {out}: {report['replaced']} replaced ({kinds})")
+    return 0
+
+
+def _preferences(args: argparse.Namespace, settings: Settings) -> int:
+    from studio.cli import CommandError, emit, progress
+    from studio.data.preferences import (
+        PreferenceError,
+        deidentify,
+        known_models,
+        no_pairs_message,
+        pairs_from_votes,
+        read_store_votes,
+        read_votes_file,
+        write_pairs,
+    )
+
+    try:
+        if args.votes == "store" and not Path(args.votes).exists():
+            votes = read_store_votes(settings)
+        else:
+            votes = read_votes_file(args.votes, known_models(settings))
+    except PreferenceError as exc:
+        raise CommandError(str(exc), 2) from None
+    pairs = pairs_from_votes(votes)
+    if not pairs.rows:
+        raise CommandError(no_pairs_message(pairs), 1)
+    progress(f"de-identifying {len(pairs.rows)} pairs…")
+    pairs.rows, pairs.deidentified = deidentify(pairs.rows)
+    out = write_pairs(args.out, pairs.rows)
+    c = pairs.counts
+    text = (f"wrote {len(pairs.rows)} pairs to {out} from {c['votes']} votes ({c['decisive']} decisive, {c['ties']} ties, "
+            f"{c['both_bad']} both bad, {c['repairs']} repairs); de-identified")
+    emit(args, {**pairs.to_dict(), "out": str(out)}, text)
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 BACKENDS = ("trl", "autotrain")
+METHODS = ("sft", "dpo")
 PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
 QUANTIZATIONS = ("auto", "none", "4bit", "8bit")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
@@ -105,6 +106,12 @@ class AutoTrainConfig:
 class TrainConfig:
     dataset: str = _help("Path to a JSONL file (messages format) or the name of a stored dataset.", "")
     backend: str = _help("Training engine: 'trl' (in-process) or 'autotrain'.", "trl")
+    method: str = _help("'sft' learns from conversations (messages JSONL); 'dpo' learns from preference pairs "
+                        "(prompt/chosen/rejected JSONL, see `python -m studio data preferences`).", "sft")
+    beta: float = _help("DPO only: how far the adapter may move from its starting point (higher = stays closer); "
+                        "0.1 is typical.", 0.1)
+    init_adapter: str | None = _help("Start from this run's adapter (a run id) instead of a fresh LoRA; its base model "
+                                     "must be this run's base_model. For dpo it is also the reference.", None)
     base_model: str = _help("'embedded' (the packaged SmolLM2-135M), a hub id or a local model folder.", "embedded")
     eval_dataset: str | None = _help("Optional held-out dataset (path or stored name).", None)
     eval_fraction: float = _help("Fraction of the training data held out for eval when no eval_dataset (0 = none).", 0.0)
@@ -146,7 +153,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             if isinstance(value, dict) and hasattr(f.default_factory, "__dataclass_fields__"):
                 setattr(self, f.name, _build(f.default_factory, value, prefix=f"{f.name}."))
-        for name in ("learning_rate", "eval_fraction", "epochs", "warmup_ratio", "weight_decay"):
+        for name in ("learning_rate", "eval_fraction", "epochs", "warmup_ratio", "weight_decay", "beta"):
             value = getattr(self, name)
             if isinstance(value, str):
                 try:
@@ -162,6 +169,8 @@ class TrainConfig:
             value = getattr(holder, name)
             if isinstance(value, float) and value.is_integer():
                 setattr(holder, name, int(value))
+        if isinstance(self.init_adapter, str) and not self.init_adapter.strip():
+            self.init_adapter = None  # an empty box in the form means "fresh LoRA"
         if isinstance(self.lora.target_modules, tuple):
             self.lora.target_modules = list(self.lora.target_modules)
 
@@ -170,6 +179,15 @@ class TrainConfig:
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             out.append("dataset is required: a JSONL path (messages format) or a stored dataset name.")
         _choice(out, "backend", self.backend, BACKENDS)
+        _choice(out, "method", self.method, METHODS)
+        _number(out, "beta", self.beta, 0, 10, "0.1 is typical for DPO", open_low=True)
+        out += _init_adapter_problems(self.init_adapter)
+        if self.method == "dpo" and self.backend == "autotrain":
+            out.append("method dpo runs on backend trl only. AutoTrain Advanced 0.8.36 (llm-dpo) always starts a fresh "
+                       "LoRA from the base (no init_adapter), reads its own data layout and pins TRL 0.13; "
+                       "use backend: trl for preference training.")
+        elif self.init_adapter and self.backend == "autotrain":
+            out.append("init_adapter needs backend trl: AutoTrain always starts a fresh LoRA from the base model.")
         _choice(out, "preset", self.preset, PRESETS)
         _choice(out, "quantization", self.quantization, QUANTIZATIONS)
         _choice(out, "lr_scheduler", self.lr_scheduler, SCHEDULERS)
@@ -325,6 +343,18 @@ def _number(out: list[str], name: str, value: Any, low: float, high: float, hint
 def _whole(out: list[str], name: str, value: Any, low: int, high: int, hint: str = "") -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
         out.append(f"{name} must be a whole number from {low} to {high} (got {_show(value)})" + (f"; {hint}." if hint else "."))
+
+
+def _init_adapter_problems(value: Any) -> list[str]:
+    """The run id's shape only: whether the run exists, and fits the base, needs the data dir (train.init_adapter)."""
+    from studio.train.runs import _RUN_ID
+
+    if value is None:
+        return []
+    if not isinstance(value, str) or not _RUN_ID.match(value):
+        return [f"init_adapter must be a run id such as run-20260101-120000-ab12 (got {_show(value)}); "
+                "leave it empty to start from a fresh LoRA."]
+    return []
 
 
 def _region_problems(region: Any) -> list[str]:

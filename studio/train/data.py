@@ -83,12 +83,19 @@ def load_conversations(ref: str, settings: Settings, region: str | None = None) 
     return path, [[{"role": m["role"], "content": m["content"]} for m in row["messages"]] for row in rows]
 
 
-def preflight(ref: str, settings: Settings, eval_ref: str | None = None, region: str | None = None) -> tuple[Path, int]:
-    """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows)."""
-    path, convs = load_conversations(ref, settings, region)
+def preflight(ref: str, settings: Settings, eval_ref: str | None = None, region: str | None = None,
+              method: str = "sft") -> tuple[Path, int]:
+    """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows).
+
+    ``method`` dpo reads preference pairs (prompt/chosen/rejected) instead of conversations."""
+    if method == "dpo":
+        from studio.train.preference import load_pairs as load
+    else:
+        load = load_conversations
+    path, rows = load(ref, settings, region)
     if eval_ref:
-        load_conversations(eval_ref, settings, region)
-    return path, len(convs)
+        load(eval_ref, settings, region)
+    return path, len(rows)
 
 
 def split(convs: list[list[dict]], fraction: float, seed: int) -> tuple[list[list[dict]], list[list[dict]]]:

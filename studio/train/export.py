@@ -42,7 +42,9 @@ def save_adapter(run: Run, model, tokenizer, config: TrainConfig, chosen: dict[s
     tmp = run.dir / "adapter.partial"
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(str(tmp))
+    # DPO from an init adapter also holds TRL's frozen "ref" copy of it: save the trained adapter only.
+    extra = {"selected_adapters": ["default"]} if "ref" in (getattr(model, "peft_config", None) or {}) else {}
+    model.save_pretrained(str(tmp), **extra)
     tokenizer.save_pretrained(str(tmp))
     # The adapter names the public base, not this machine's cache path, so it loads anywhere.
     cfg_path = tmp / "adapter_config.json"

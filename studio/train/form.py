@@ -12,8 +12,8 @@ from typing import Any
 from studio.train.config import TrainConfig
 
 # Form field names, in the order the tab lays them out. Advanced ones are inside an accordion.
-COMMON = ("dataset", "base_model", "backend", "preset", "epochs", "max_steps", "learning_rate", "batch_size",
-          "max_length", "lora_r")
+COMMON = ("dataset", "base_model", "backend", "method", "beta", "init_adapter", "preset", "epochs", "max_steps",
+          "learning_rate", "batch_size", "max_length", "lora_r")
 ADVANCED = ("gradient_accumulation", "lora_alpha", "lora_dropout", "target_modules", "quantization",
             "assistant_only_loss", "eval_fraction", "seed", "save_steps", "warmup_ratio", "lr_scheduler",
             "weight_decay", "group_by_length", "run_name", "hub_push", "hub_repo_id", "hub_private", "hub_merged")
@@ -43,8 +43,9 @@ def config_from_form(values: dict[str, Any]) -> TrainConfig:
     hub = {"push": bool(v.pop("hub_push", False)), "repo_id": v.pop("hub_repo_id", None) or None,
            "private": v.pop("hub_private", True) is not False, "merged": bool(v.pop("hub_merged", False))}
     data = {k: val for k, val in v.items() if val is not None or k in _AUTO_ZERO}
-    if not data.get("run_name"):
-        data.pop("run_name", None)
+    for optional in ("run_name", "init_adapter"):  # an empty box means "not set"
+        if not data.get(optional):
+            data.pop(optional, None)
     return TrainConfig.from_dict({**data, "lora": {k: x for k, x in lora.items() if x is not None}, "hub": hub})
 
 
@@ -60,6 +61,7 @@ def form_from_config(config: TrainConfig) -> dict[str, Any]:
     for name in _AUTO_ZERO:
         out[name] = out.get(name) or 0
     out["run_name"] = out.get("run_name") or ""
+    out["init_adapter"] = out.get("init_adapter") or ""
     return out
 
 

@@ -74,12 +74,15 @@ class TrainingManager:
     def start(self, config: TrainConfig, background: bool = True) -> Run:
         """Create a run for ``config`` and train it (in a thread, or here until it ends).
 
-        Raises DatasetProblem (before any run exists) when the dataset is missing or invalid, and
-        TrainingBusy when another run is active.
+        Raises DatasetProblem (before any run exists) when the dataset is missing or invalid, ConfigError
+        when init_adapter names no usable run or one trained on another base, and TrainingBusy when
+        another run is active.
         """
         from studio.train.data import preflight
+        from studio.train.preference import init_adapter_run
 
-        preflight(config.dataset, self.settings, config.eval_dataset, config.region)
+        preflight(config.dataset, self.settings, config.eval_dataset, config.region, config.method)
+        init_adapter_run(config, self.settings)  # ConfigError naming both bases when the adapter does not fit
         with self._claim():
             run = create_run(self.settings, config)
         return self._launch(run, config, background)

@@ -50,8 +50,10 @@ def build_model_card(config: TrainConfig, chosen: dict[str, Any], data_stats: di
     status = status or {}
     base = hub_base_id(config.base_model)
     front = {"base_model": base, "library_name": "peft", "pipeline_tag": "text-generation",
-             "tags": ["lora", "sft", "trl", "companion-studio", "ketamine-assisted-therapy"]}
+             "tags": ["lora", config.method, "trl", "companion-studio", "ketamine-assisted-therapy"]}
     hyper = {
+        "method": config.method + (f" (beta {config.beta})" if config.method == "dpo" else ""),
+        "started from adapter": config.init_adapter or "fresh LoRA",
         "learning rate": config.learning_rate, "epochs": config.epochs, "max steps": config.max_steps,
         "batch size": chosen.get("batch_size"), "gradient accumulation": chosen.get("gradient_accumulation"),
         "max length": config.max_length, "LoRA r / alpha / dropout": f"{config.lora.r} / {config.lora.alpha} / {config.lora.dropout}",
@@ -69,11 +71,13 @@ def build_model_card(config: TrainConfig, chosen: dict[str, Any], data_stats: di
         "truncated / dropped": f"{data_stats.get('truncated')} / {data_stats.get('dropped')}",
     }
     results = {"final training loss": final.get("loss"), "final eval loss": final.get("eval_loss"),
+               **({"final reward margin": final.get("reward_margin"), "final reward accuracy": final.get("reward_accuracy")}
+                  if config.method == "dpo" else {}),
                "optimizer steps": status.get("step"), "training time (s)": status.get("train_runtime_s")}
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
              f"# Companion adapter `{run_id}`", "",
              f"A LoRA adapter for [{base}](https://huggingface.co/{base}) trained with Companion Studio "
-             "(TRL SFT + PEFT).", "", SAFETY_SCOPE, "## Training data", "", *_table(data), "",
+             f"(TRL {config.method.upper()} + PEFT).", "", SAFETY_SCOPE, "## Training data", "", *_table(data), "",
              "## Hyperparameters", "", *_table(hyper), "", "## Results", "", *_table(results), "",
              "## Use", "", "```python", "from peft import PeftModel",
              "from transformers import AutoModelForCausalLM, AutoTokenizer", "",

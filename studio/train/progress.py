@@ -57,6 +57,9 @@ def snapshot(settings: Settings, run_id: str | None) -> dict[str, Any]:
         parts.append(f"{throughput:.0f} tokens/s")
     if status.get("final_loss") is not None:
         parts.append(f"final loss {status['final_loss']:.4f}")
+    reward = next((m for m in reversed(metrics) if isinstance(m.get("reward_margin"), int | float)), None)
+    if reward is not None:  # preference (DPO) runs
+        parts.append(f"reward margin {reward['reward_margin']:.3f}, accuracy {reward.get('reward_accuracy', 0):.0%}")
     summary = " · ".join(parts)
     if status.get("error"):
         summary += f"\n\n⚠️ {status['error']}"
@@ -80,7 +83,7 @@ def history_rows(settings: Settings) -> list[list[Any]]:
     return rows
 
 
-def dataset_summary(settings: Settings, ref: str | None) -> tuple[bool, str]:
+def dataset_summary(settings: Settings, ref: str | None, method: str = "sft") -> tuple[bool, str]:
     """(trainable, Markdown): example count and warnings, or the errors that block training."""
     from studio.data.schema import DataError
     from studio.data.validate import validate_path
@@ -88,6 +91,13 @@ def dataset_summary(settings: Settings, ref: str | None) -> tuple[bool, str]:
 
     if not ref:
         return False, "Choose a stored dataset (Dataset tab) or type a JSONL path."
+    if method == "dpo":
+        from studio.train.preference import load_pairs
+
+        try:
+            return True, f"✅ {len(load_pairs(ref, settings)[1])} preference pairs, no errors."
+        except DatasetProblem as exc:
+            return False, f"❌ {exc}"
     try:
         report = validate_path(resolve_dataset(ref, settings), lint=False, region=settings.region)
     except (DatasetProblem, DataError) as exc:

@@ -6,7 +6,8 @@ the run directory (see runs.py): a TrainerCallback rewrites status.json each ste
 metrics.jsonl at each log. Stop is cooperative: a set ``stop_event`` or a STOP file ends training
 after the current step, a checkpoint and the adapter are saved, and the state becomes ``cancelled``.
 A run with a checkpoint continues from it (resume). Any exception becomes ``failed`` with a clear
-message; the hosting process keeps running.
+message; the hosting process keeps running. ``config.method`` picks SFTTrainer or DPOTrainer
+(studio.train.preference); both share the arguments, the callback and the files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from studio.train.runs import Run, utc_now
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 30
+# TRL's DPO log keys -> metrics.jsonl keys (ARCHITECTURE.md: preference runs carry reward_margin and reward_accuracy)
+PREFERENCE_METRICS = {"rewards/margins": "reward_margin", "rewards/accuracies": "reward_accuracy",
+                      "rewards/chosen": "reward_chosen", "rewards/rejected": "reward_rejected"}
 
 
 def _callback_class():
@@ -76,6 +80,10 @@ def _callback_class():
             for key in ("loss", "eval_loss", "learning_rate", "grad_norm", "mean_token_accuracy"):
                 if key in logs:
                     record[key] = round(float(logs[key]), 6)
+            for theirs, ours in PREFERENCE_METRICS.items():  # DPO: TRL's reward names -> the run-files contract
+                for prefix in ("", "eval_"):
+                    if prefix + theirs in logs:
+                        record[prefix + ours] = round(float(logs[prefix + theirs]), 6)
             if "loss" in logs:
                 tokens = self.tokens()
                 span = now - self._last_t
@@ -170,19 +178,33 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     torch.set_num_threads(chosen["torch_threads"])
     set_seed(config.seed)
 
+    from studio.train.preference import init_adapter_run, pair_datasets, with_init_adapter
+
     stats = DataStats()
-    data_path, convs = load_conversations(config.dataset, settings, config.region)
+    init = init_adapter_run(config, settings)
+    if config.method == "dpo":
+        data_path, train_rows, eval_rows = pair_datasets(config, settings, stats)
+    else:
+        data_path, convs = load_conversations(config.dataset, settings, config.region)
     tokenizer, model = _load_model(base_dir, chosen, settings)
-    train_rows, eval_rows = _datasets(config, settings, tokenizer, convs, stats)
+    if init is not None:
+        model = with_init_adapter(model, init)
+        run.log(f"Starting from the adapter of run {init.run_id} (its LoRA settings apply).")
+    if config.method != "dpo":
+        train_rows, eval_rows = _datasets(config, settings, tokenizer, convs, stats)
     warning = fit_batch_to_data(chosen, len(train_rows))
     if warning:
         run.log("Warning: " + warning)
         run.write_status(preset=chosen)
     steps = _expected_steps(config, chosen, len(train_rows))
-    run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval conversations, "
-            f"{stats.tokens} tokens ({stats.trained_tokens} trained), {stats.truncated} truncated, {stats.dropped} "
-            f"dropped; about {steps} optimizer steps.")
-    run.write_status(data_stats=_stats_dict(stats), total_steps=steps)
+    if config.method == "dpo":
+        run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval preference "
+                f"pairs, beta {config.beta}; about {steps} optimizer steps.")
+    else:
+        run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval conversations, "
+                f"{stats.tokens} tokens ({stats.trained_tokens} trained), {stats.truncated} truncated, {stats.dropped} "
+                f"dropped; about {steps} optimizer steps.")
+    run.write_status(data_stats=_stats_dict(stats), total_steps=steps, method=config.method)
 
     trainer, callback = _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_event, prior)
     started = time.perf_counter()
@@ -197,6 +219,8 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     run.write_status(
         step=trainer.state.global_step, train_runtime_s=runtime, tokens_trained=callback.tokens(),
         final_loss=final.get("loss"), final_eval_loss=final.get("eval_loss"),
+        **({"final_reward_margin": final.get("reward_margin"), "final_reward_accuracy": final.get("reward_accuracy")}
+           if config.method == "dpo" else {}),
         train_loss=round(float(result.training_loss), 6) if result.training_loss is not None else None,
     )
     if state == "succeeded" and lora_b_all_zero(run.adapter_dir):
@@ -275,14 +299,9 @@ def _expected_steps(config: TrainConfig, chosen: dict, n_rows: int) -> int:
     return steps
 
 
-def _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_event, prior):
-    from datasets import Dataset
-    from peft import LoraConfig as PeftLoraConfig
-    from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
-
-    has_eval = bool(eval_rows)
-    args = SFTConfig(
+def _training_args(run, config, chosen, has_eval: bool) -> dict[str, Any]:
+    """The arguments SFT and DPO share: presets, schedule, checkpoints, logging."""
+    return dict(
         output_dir=str(run.checkpoints_dir), run_name=run.run_id, report_to="none", disable_tqdm=True,
         per_device_train_batch_size=chosen["batch_size"], per_device_eval_batch_size=chosen["batch_size"],
         gradient_accumulation_steps=chosen["gradient_accumulation"], learning_rate=config.learning_rate,
@@ -291,20 +310,38 @@ def _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_
         logging_steps=config.logging_steps, save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps or config.save_steps,
         prediction_loss_only=True, bf16=chosen["bf16"], fp16=chosen["fp16"],
-        gradient_checkpointing=chosen["gradient_checkpointing"], use_cpu=chosen["use_cpu"],
-        dataloader_num_workers=0, train_sampling_strategy=chosen["train_sampling_strategy"],
-        max_length=config.max_length, assistant_only_loss=False,  # our labels already mask non-assistant tokens
-        dataset_kwargs={"skip_prepare_dataset": True},  # rows are tokenized, truncated and labelled here
+        gradient_checkpointing=chosen["gradient_checkpointing"], use_cpu=chosen["use_cpu"], dataloader_num_workers=0,
     )
+
+
+def _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_event, prior):
+    from datasets import Dataset
+    from peft import LoraConfig as PeftLoraConfig
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from studio.train.preference import dpo_trainer
+
+    has_eval = bool(eval_rows)
     lora = config.lora
-    peft_config = PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                 target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    peft_config = None if config.init_adapter else PeftLoraConfig(  # an init adapter brings its own LoRA
+        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules,
+        task_type="CAUSAL_LM")
     callback = _callback_class()(run, stop_event, *prior)
-    trainer = SFTTrainer(
-        model=model, args=args, processing_class=tokenizer, peft_config=peft_config,
-        train_dataset=_with_lengths(Dataset.from_list(train_rows)),
-        eval_dataset=Dataset.from_list(eval_rows) if has_eval else None, callbacks=[callback],
-    )
+    if config.method == "dpo":
+        trainer = dpo_trainer(_training_args(run, config, chosen, has_eval), config, model, tokenizer, train_rows,
+                              eval_rows, peft_config, callback)
+    else:
+        args = SFTConfig(
+            **_training_args(run, config, chosen, has_eval), train_sampling_strategy=chosen["train_sampling_strategy"],
+            max_length=config.max_length, assistant_only_loss=False,  # our labels already mask non-assistant tokens
+            dataset_kwargs={"skip_prepare_dataset": True},  # rows are tokenized, truncated and labelled here
+        )
+        trainer = SFTTrainer(
+            model=model, args=args, processing_class=tokenizer, peft_config=peft_config,
+            train_dataset=_with_lengths(Dataset.from_list(train_rows)),
+            eval_dataset=Dataset.from_list(eval_rows) if has_eval else None, callbacks=[callback],
+        )
     callback.trainer = trainer
     trainer.remove_callback(PrinterCallback)  # progress goes to the run files; stdout stays clean for --json
     return trainer, callback
@@ -318,7 +355,7 @@ def _with_lengths(dataset):
 def _final_losses(run: Run) -> dict[str, float]:
     final: dict[str, float] = {}
     for record in run.metrics():
-        for key in ("loss", "eval_loss"):
+        for key in ("loss", "eval_loss", "reward_margin", "reward_accuracy"):
             if key in record:
                 final[key] = record[key]
     return final

@@ -33,6 +33,11 @@ def test_form_round_trip(tiny_dataset):
     values = form_from_config(config) | {"batch_size": 0.0, "max_steps": 0, "target_modules": "q_proj, v_proj"}
     again = config_from_form(values)
     assert again.batch_size is None and again.max_steps is None and again.lora.target_modules == ["q_proj", "v_proj"]
+    assert form_from_config(config)["init_adapter"] == "" and again.method == "sft" and again.init_adapter is None
+    dpo = tiny_config(tiny_dataset, method="dpo", beta=0.3, init_adapter="run-20260101-000000-ab12")
+    values = form_from_config(dpo)
+    assert (values["method"], values["beta"], values["init_adapter"]) == ("dpo", 0.3, "run-20260101-000000-ab12")
+    assert config_from_form(values) == dpo
 
 
 def test_preview_shows_yaml_and_command(settings, tiny_dataset):
@@ -61,6 +66,18 @@ def test_preset_and_dataset_summaries(settings, tiny_dataset, tmp_path):
     bad.write_text('{"messages": [{"role": "user", "content": "no reply"}]}\n')
     assert h.dataset_info(str(bad), ADMIN).startswith("❌ 1 error")
     assert "No dataset named" in h.dataset_info("no-such-dataset", ADMIN)
+
+
+def test_dpo_method_checks_the_dataset_as_preference_pairs(settings, tiny_dataset, tmp_path):
+    h = build(settings)
+    assert "method" in h.fields and "beta" in h.fields and "init_adapter" in h.fields
+    assert "this is a conversation (messages) row" in h.dataset_info(str(tiny_dataset), "dpo", ADMIN)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"prompt": "q", "chosen": "Ask your clinician.", "rejected": "Take 50 mg."}\n')
+    assert h.dataset_info(str(pairs), "dpo", ADMIN) == "✅ 1 preference pairs, no errors."
+    yaml_text, _ = h.preview(form(str(pairs), method="dpo", beta=0.2, init_adapter=""), ADMIN)
+    assert "method: dpo" in yaml_text and "beta: 0.2" in yaml_text and "init_adapter: null" in yaml_text
+    assert h.adapter_choices(ADMIN).constructor_args["choices"] == [""]  # no run with an adapter yet
 
 
 def test_refresh_without_runs(settings):

@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from studio.train.config import METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
 from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
 
@@ -88,11 +89,18 @@ class TrainHandlers:
         except _errors() as exc:
             return f"⚠️ {exc}"
 
-    def dataset_info(self, dataset: str, request: gr.Request = None) -> str:
+    def dataset_info(self, dataset: str, method: str = "sft", request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
         from studio.train.progress import dataset_summary
 
-        return dataset_summary(self.settings, dataset)[1]
+        return dataset_summary(self.settings, dataset, method or "sft")[1]
+
+    def adapter_choices(self, request: gr.Request = None):
+        """Runs with an adapter to start from (empty = a fresh LoRA)."""
+        self.ctx.require_admin(request)
+        from studio.train.runs import iter_runs
+
+        return gr.Dropdown(choices=["", *(run.run_id for run in iter_runs(self.settings) if run.has_adapter())])
 
     def choices(self, request: gr.Request = None):
         self.ctx.require_admin(request)
@@ -195,6 +203,12 @@ def build(ctx: AppContext) -> TrainHandlers:
         f["base_model"] = gr.Textbox(ctx.settings.base_model, label="Base model", elem_id="train-base-model")
         f["backend"] = gr.Radio(backends(), value="trl", label="Backend", elem_id="train-backend")
         f["preset"] = gr.Dropdown(PRESETS, value="auto", label="Preset", elem_id="train-preset")
+    with gr.Row():
+        f["method"] = gr.Radio(list(METHODS), value="sft", label="Method", elem_id="train-method",
+                               info="sft: conversations · dpo: preference pairs (data preferences)")
+        f["beta"] = gr.Number(0.1, label="DPO beta", elem_id="train-beta", info="higher = stays closer to the start")
+        f["init_adapter"] = gr.Dropdown([], value="", label="Start from run (optional)", allow_custom_value=True,
+                                        elem_id="train-init-adapter", info="empty = fresh LoRA on the base model")
     dataset_md = gr.Markdown(elem_id="train-dataset-summary")
     with gr.Row():
         f["epochs"] = gr.Number(1, label="Epochs", elem_id="train-epochs")
@@ -273,8 +287,10 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
 
     private_ = {"api_visibility": "private", "queue": False}
     show.click(h.preview, form, [yaml_code, command], **private_)
-    f["dataset"].change(h.dataset_info, f["dataset"], dataset_md, **private_)
+    f["dataset"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
     f["dataset"].focus(h.choices, None, f["dataset"], **private_)
+    f["init_adapter"].focus(h.adapter_choices, None, f["init_adapter"], **private_)
+    f["method"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
     gr.on([f[n].change for n in ("preset", "base_model", "batch_size", "gradient_accumulation", "max_length", "quantization")],
           h.preset_info, form, preset_md, **private_)
     start.click(h.start, form, [run_dd, message], api_name="start_training")
