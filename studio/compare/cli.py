@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--out", required=True)
     imp = _cmd(sub, "import", _import, "Add the votes of an exported JSONL file (already stored votes are skipped).")
     imp.add_argument("file")
+    rnd = _cmd(sub, "round", _round, "After a preference (DPO) run: the arena pits it against the run it started from.")
+    rnd.add_argument("run_id")
 
 
 def _cmd(sub, name: str, handler, help_text: str) -> argparse.ArgumentParser:
@@ -143,4 +145,17 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     except ArenaError as exc:
         raise CommandError(str(exc), 2) from None
     emit(args, result, f"{result['added']} votes added, {result['skipped']} already stored")
+    return 0
+
+
+def _round(args: argparse.Namespace, settings: Settings) -> int:
+    from studio.cli import CommandError, emit
+    from studio.compare.arena import ArenaError
+    from studio.compare.rounds import start_round
+
+    try:
+        out = start_round(settings, args.run_id)
+    except ArenaError as exc:
+        raise CommandError(str(exc), 2) from None
+    emit(args, out, f"arena: {out['models'][0]} vs {out['models'][1]} on prompt set {out['prompt_set']} ({out['prompts']} prompts)")
     return 0

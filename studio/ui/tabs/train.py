@@ -168,6 +168,20 @@ class TrainHandlers:
             gr.Button(interactive=snap["can_resume"]), gr.Button(visible=snap["can_compare"]), gr.Timer(active=True),
         )
 
+    def arena_round(self, run_id: str, request: gr.Request = None) -> str:
+        """A DPO run against the run it started from, in the arena, on its voted prompts plus new ones."""
+        self.ctx.require_admin(request)
+        from studio.compare.arena import ArenaError
+        from studio.compare.rounds import start_round
+
+        try:
+            out = start_round(self.settings, run_id)
+        except (ArenaError, *_errors()) as exc:
+            raise gr.Error(str(exc)) from None
+        return (f"Arena round ready: **{out['models'][0]}** against **{out['models'][1]}**, prompt set "
+                f"`{out['prompt_set']}` ({out['from_votes']} prompts from the votes, {out['prompts'] - out['from_votes']} new). "
+                "Raters see it in the Arena tab; the report card (Compare › Report card) compares the same pair.")
+
     # --- export ---
     def merge(self, run_id: str, request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
@@ -265,7 +279,9 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     summary = gr.Markdown(elem_id="train-summary")
     plot = gr.LinePlot(x="step", y="loss", color="series", label="Loss", elem_id="train-loss-plot", height=260)
     log = gr.Textbox(label="Log", lines=10, max_lines=10, autoscroll=True, interactive=False, elem_id="train-log")
-    compare = gr.Button("Compare with base", visible=False, elem_id="train-compare")
+    with gr.Row():
+        compare = gr.Button("Compare with base", visible=False, elem_id="train-compare")
+        arena_round = gr.Button("New arena round (after a preference run)", elem_id="train-arena-round")
     from studio.train.progress import HISTORY_HEADERS
 
     history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Run history", elem_id="train-history")
@@ -297,6 +313,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     stop.click(h.stop, run_dd, message, api_name="stop_training")
     resume.click(h.resume, run_dd, [run_dd, message], api_name="resume_training")
     merge_btn.click(h.merge, run_dd, export_md, api_name="export_merge")
+    arena_round.click(h.arena_round, run_dd, message, api_name="arena_round")
     push_btn.click(h.push, [run_dd, repo, private, merged, token, override], [export_md, token], api_name="export_push",
                    concurrency_id="model")
     outputs = [run_dd, bar, summary, plot, log, history, stop, resume, compare, timer]
