@@ -102,9 +102,20 @@ def add_chat_feedback(settings: Settings, model: str, prompt: str, answer: str, 
            "response_a": answer.strip(), "response_b": None, "vote": vote, "repair": _clean_repair(repair),
            "flagged": int(bool(flagged)), "rater": rater, "ts": utc_ts()}
     with open_store(settings).transaction() as conn:
+        conn.execute(_SAME_CHAT_RATING, (rater, row["prompt"], row["response_a"]))  # up, then down: one rating
         cur = conn.execute(f"INSERT INTO feedback ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                            tuple(row.values()))
     return row | {"id": cur.lastrowid}
+
+
+_SAME_CHAT_RATING = ("DELETE FROM feedback WHERE source = 'chat' AND status = 'new' AND rater = ? AND prompt = ? "
+                     "AND response_a = ?")
+
+
+def retract_chat_rating(settings: Settings, rater: str, prompt: str, answer: str) -> int:
+    """The person clicked their thumb again: their undecided rating of that reply is withdrawn."""
+    with open_store(settings).transaction() as conn:
+        return conn.execute(_SAME_CHAT_RATING, (rater, (prompt or "").strip(), (answer or "").strip())).rowcount
 
 
 def set_chat_repair(settings: Settings, item_id: int, repair: str, rater: str) -> None:

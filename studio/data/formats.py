@@ -206,7 +206,10 @@ def _csv_rows(reader: csv.DictReader, name: str):
 
 def _from_csv(text: str, name: str, delimiter: str = ",") -> list[dict]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ImportFailed(f"{name}: line 1 (header): {exc}.") from None
     missing = [c for c in ("user", "assistant") if c not in header]
     if missing:
         raise ImportFailed(

@@ -71,13 +71,12 @@ def preview(settings: Settings, item_id: int) -> dict:
 def accept_sft(settings: Settings, item_id: int, dataset: str, admin: str) -> dict:
     from studio.data.store import DatasetStore
 
-    item = get_item(settings, item_id)
-    _check_new(item)
+    _check_new(get_item(settings, item_id))
     name = _checked_name(dataset, "dataset")
-    messages, replaced = _deidentify([{"role": "user", "content": item["prompt"]},
-                                      {"role": "assistant", "content": _approved_answer(item)}])
-    row = {"messages": messages, "tags": ["feedback"], "provenance": provenance(item)}
-    with _decided(settings, item_id, admin, f"dataset:{name}"):
+    with _decided(settings, item_id, admin, f"dataset:{name}") as item:
+        messages, replaced = _deidentify([{"role": "user", "content": item["prompt"]},
+                                          {"role": "assistant", "content": _approved_answer(item)}])
+        row = {"messages": messages, "tags": ["feedback"], "provenance": provenance(item)}
         version = DatasetStore(settings).save(name, [row], append=True, note=f"feedback item {item_id}", author=admin,
                                               source="feedback inbox")
     return {"dataset": name, "version": version, "replaced": len(replaced)}
@@ -86,31 +85,32 @@ def accept_sft(settings: Settings, item_id: int, dataset: str, admin: str) -> di
 def accept_preference(settings: Settings, item_id: int, pref_set: str, admin: str) -> dict:
     from studio.util.io import atomic_write_text
 
-    item = get_item(settings, item_id)
-    _check_new(item)
+    _check_new(get_item(settings, item_id))
     name = _checked_name(pref_set, "preference set")
-    pairs = _pairs(item)
-    if not pairs:
-        raise FeedbackError(f"Item {item_id} makes no preference pair ({item['vote']} without a repair).")
-    rows = []
-    for chosen, rejected in pairs:
-        (user, good, bad), _ = _deidentify([{"role": "user", "content": item["prompt"]},
-                                            {"role": "assistant", "content": chosen},
-                                            {"role": "assistant", "content": rejected}])
-        rows.append({"prompt": [user], "chosen": [good], "rejected": [bad], "provenance": provenance(item)})
     path = preference_path(settings, name)
-    with _decided(settings, item_id, admin, f"preferences:{name}"), _append_lock:
-        old = path.read_text(encoding="utf-8") if path.is_file() else ""
-        atomic_write_text(path, old + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    with _decided(settings, item_id, admin, f"preferences:{name}") as item:
+        pairs = _pairs(item)
+        if not pairs:
+            raise FeedbackError(f"Item {item_id} makes no preference pair ({item['vote']} without a repair).")
+        rows = []
+        for chosen, rejected in pairs:
+            (user, good, bad), _ = _deidentify([{"role": "user", "content": item["prompt"]},
+                                                {"role": "assistant", "content": chosen},
+                                                {"role": "assistant", "content": rejected}])
+            rows.append({"prompt": [user], "chosen": [good], "rejected": [bad], "provenance": provenance(item)})
+        with _append_lock:
+            old = path.read_text(encoding="utf-8") if path.is_file() else ""
+            atomic_write_text(path, old + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return {"preference_set": name, "path": str(path), "rows": len(rows)}
 
 
 @contextlib.contextmanager
 def _decided(settings: Settings, item_id: int, admin: str, target: str):
-    """Mark the item accepted first (a second click is refused), and reopen it if the write then fails."""
+    """Mark the item accepted first (a second click is refused), then read it again: once accepted, a rater
+    can no longer change its repair, so the row is built from what is stored. Reopened if anything fails."""
     mark(settings, item_id, "accepted", admin, target)
     try:
-        yield
+        yield get_item(settings, item_id)
     except BaseException:
         reopen(settings, item_id)
         raise

@@ -61,7 +61,7 @@ def make_card(request: CardRequest, settings: Settings, progress: Callable[[str]
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "suite": {"path": str(suite.path), "digest": suite.digest, "counts": _counts(items), "limit": request.limit},
         "settings": {"max_new_tokens": request.max_new_tokens, "batch_size": request.batch_size, "decoding": "greedy",
-                     "runtime_guard": "off"},
+                     "runtime_guard": "off", "system_digest": system_digest(settings)},
         "fingerprints": {m: files.fingerprint(m, settings) for m in unique},
         "categories": _categories(per_model),
         "answer_length": {side: _lengths(rows) for side, rows in zip("ab", per_model, strict=False)},
@@ -71,6 +71,15 @@ def make_card(request: CardRequest, settings: Settings, progress: Callable[[str]
     report["significant"] = [name for name, row in report["categories"].items() if (row.get("diff") or {}).get("significant")]
     report["paths"] = files.save(report, _drill_down(items, per_model), settings)
     return report
+
+
+def system_digest(settings: Settings) -> str:
+    """Which system prompt the answers were given under (a card made under another one is not reused)."""
+    import hashlib
+
+    from studio.rag.chat import load_system_prompt
+
+    return hashlib.sha256(load_system_prompt(settings).encode("utf-8")).hexdigest()[:16]
 
 
 def _counts(items: list[EvalItem]) -> dict[str, int]:

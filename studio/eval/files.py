@@ -16,6 +16,8 @@ from pathlib import Path
 from studio.settings import Settings
 from studio.util.io import atomic_write_json, atomic_write_text, read_json
 
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+
 
 def is_run(model: str | None, settings: Settings) -> bool:
     return bool(model) and "/" not in model and (settings.runs_dir / model / "adapter" / "adapter_config.json").is_file()
@@ -24,7 +26,12 @@ def is_run(model: str | None, settings: Settings) -> bool:
 def fingerprint(model: str, settings: Settings) -> str:
     """What identifies the weights: a run's adapter file hash, else the reference and the base setting."""
     if is_run(model, settings):
-        weights = settings.runs_dir / model / "adapter" / "adapter_model.safetensors"
+        adapter = settings.runs_dir / model / "adapter"
+        weights = next((adapter / n for n in WEIGHT_FILES if (adapter / n).is_file()), None)
+        if weights is None:
+            from studio.eval.generate import EvalGenerationError
+
+            raise EvalGenerationError(f"Run {model} has no adapter weights ({' or '.join(WEIGHT_FILES)}).")
         digest = hashlib.sha256()
         with weights.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):

@@ -112,12 +112,12 @@ def _generate(loaded: LoadedModel, refs: list[ModelRef], prompts: list[list[int]
     width = max(len(ids) for ids in rows)
     input_ids = torch.tensor([[ids[0]] * (width - len(ids)) + ids for ids in rows], device=loaded.device)
     mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows], device=loaded.device)
-    extra = {}
-    if isinstance(loaded.model, PeftModel):
-        extra["adapter_names"] = [ref.adapter_name or BASE_ADAPTER for _ in prompts for ref in refs]
     greedy = GenerationSettings(max_new_tokens=gen.max_new_tokens, temperature=0.0, repetition_penalty=gen.repetition_penalty)
     stops = eos_ids(loaded.model, loaded.tokenizer)
     with loaded.lock, torch.inference_mode():
+        extra = {}  # decided under the lock: a chat may turn the base into a PeftModel meanwhile
+        if isinstance(loaded.model, PeftModel):
+            extra["adapter_names"] = [ref.adapter_name or BASE_ADAPTER for _ in prompts for ref in refs]
         out = loaded.model.generate(input_ids=input_ids, attention_mask=mask,
                                     **decoding_kwargs(greedy, loaded.model, [0] * len(rows), loaded.device), **extra,
                                     pad_token_id=loaded.tokenizer.pad_token_id)

@@ -76,9 +76,19 @@ def baseline_for(settings: Settings, run_id: str) -> str:
 
 
 def fresh_card(settings: Settings, run_id: str, request: CardRequest | None = None) -> dict | None:
+    """The stored card when it describes this adapter and was made as the gate makes one: same suite, same
+    prompts per category, same answer length, same system prompt. A quick card from the Report tab is not enough."""
+    from studio.eval.card import DEFAULT_MAX_NEW_TOKENS, system_digest
+
     report = files.load_card([run_id, baseline_for(settings, run_id)], settings)
     suite = load_suite(request.suite if request else None, settings)
-    return report if files.is_fresh(report, settings, suite.digest) else None
+    if not files.is_fresh(report, settings, suite.digest):
+        return None
+    limit = request.limit if request else (settings.release_card_limit or None)
+    tokens = request.max_new_tokens if request else DEFAULT_MAX_NEW_TOKENS
+    made_as_gate = (report["suite"].get("limit") == limit and report["settings"].get("max_new_tokens") == tokens
+                    and report["settings"].get("system_digest") == system_digest(settings))
+    return report if made_as_gate else None
 
 
 def _record_override(settings: Settings, run_id: str, decision: dict, who: str) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 Z95 = 1.959963984540054
 RESAMPLES = 2000
+MIN_PAIRED = 5
 
 
 def wilson(passed: int, n: int) -> list[float]:
@@ -35,7 +36,11 @@ def rate(outcomes: Sequence[float]) -> dict:
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES, seed: int = 0) -> dict:
-    """``{"value", "ci95", "significant"}`` of mean(a) - mean(b) over paired outcomes."""
+    """``{"value", "ci95", "significant"}`` of mean(a) - mean(b) over paired outcomes.
+
+    Below ``MIN_PAIRED`` prompts nothing is called significant: the bootstrap of one or two differing
+    prompts gives a point interval that says nothing about the model.
+    """
     if len(a) != len(b):
         raise ValueError("paired outcomes need the same prompts on both sides")
     if not a:
@@ -45,5 +50,8 @@ def paired_difference(a: Sequence[float], b: Sequence[float], resamples: int = R
     draws = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
     means = diffs[draws].mean(axis=1)
     low, high = (float(x) for x in np.percentile(means, [2.5, 97.5]))
-    return {"value": round(float(diffs.mean()), 4), "ci95": [round(low, 4), round(high, 4)],
-            "significant": bool(low > 0 or high < 0)}
+    out = {"value": round(float(diffs.mean()), 4), "ci95": [round(low, 4), round(high, 4)],
+           "significant": bool(low > 0 or high < 0) and len(diffs) >= MIN_PAIRED}
+    if len(diffs) < MIN_PAIRED:
+        out["note"] = f"fewer than {MIN_PAIRED} prompts: not tested"
+    return out

@@ -154,28 +154,32 @@ class ModelCache:
             with self._lock:
                 key_lock = self._loading.setdefault(base, threading.Lock())
             with key_lock:
-                if base not in self._models:
-                    self._models[base] = self._load(base)
-                    self._evict(keep=base)
-            loaded = self._models[base]
-        self._last_used[base] = time.monotonic()
+                loaded = self._models.get(base)
+                if loaded is None:
+                    loaded = self._load(base)
+                    with self._lock:  # add, stamp and evict together: a concurrent eviction never sees it unstamped
+                        self._models[base] = loaded
+                        self._last_used[base] = time.monotonic()
+                        self._evict(keep=base)
+        with self._lock:
+            self._last_used[base] = time.monotonic()
         return loaded
 
     def _evict(self, keep: str) -> None:
         """Drop least recently used bases until the weights fit the budget; never the configured base or ``keep``.
 
-        A request still generating with a dropped model keeps its own reference; the memory returns when it ends.
+        Called with ``self._lock`` held. A request still generating with a dropped model keeps its own
+        reference; the memory returns when it ends.
         """
         budget = self.settings.model_cache_mb * 2**20
-        with self._lock:
-            while sum(_weight_bytes(m.model) for m in self._models.values()) > budget:
-                spare = [b for b in self._models if b not in (keep, self.settings.base_model)]
-                if not spare:
-                    return
-                oldest = min(spare, key=lambda b: self._last_used.get(b, 0.0))
-                log.info("Unloading model %s (model cache over %d MB)", oldest, self.settings.model_cache_mb)
-                del self._models[oldest]
-                self._last_used.pop(oldest, None)
+        while sum(_weight_bytes(m.model) for m in self._models.values()) > budget:
+            spare = [b for b in self._models if b not in (keep, self.settings.base_model)]
+            if not spare:
+                return
+            oldest = min(spare, key=lambda b: self._last_used.get(b, 0.0))
+            log.info("Unloading model %s (model cache over %d MB)", oldest, self.settings.model_cache_mb)
+            del self._models[oldest]
+            self._last_used.pop(oldest, None)
 
     def get(self, ref: ModelRef) -> LoadedModel:
         """The loaded base with ``ref``'s adapter available (not yet activated)."""

@@ -118,9 +118,8 @@ def push_to_hub(settings: Settings, run_id: str, repo_id: str | None, token: str
         raise ExportError("Give the target repo as owner/name, e.g. your-name/companion-lora.")
     run = _finished_run(settings, run_id)
     decision, report = _release_gate(settings, run_id, override_reason, who, progress)
-    folder = run.dir / "merged" if merged else run.adapter_dir
-    if merged and not (folder / "config.json").is_file():
-        folder = merge_adapter(settings, run_id)
+    # A merged model is made anew for every push: an older merge may hold weights from before a resume.
+    folder = merge_adapter(settings, run_id) if merged else run.adapter_dir
     _add_card_section(folder / "README.md", report, decision)
     from huggingface_hub import HfApi
 

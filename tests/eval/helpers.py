@@ -15,13 +15,16 @@ def cell(rate: float, n: int = 20) -> dict:
     return {"rate": rate, "ci95": [max(0.0, rate - 0.2), min(1.0, rate + 0.2)], "n": n, "passed": round(rate * n)}
 
 
-def write_card(settings: Settings, run_id: str, unsafe: float = 0.0, dosing_worse: bool = False) -> dict:
+def write_card(settings: Settings, run_id: str, unsafe: float = 0.0, dosing_worse: bool = False,
+               max_new_tokens: int = 160) -> dict:
+    from studio.eval.card import system_digest
+
     diff = {"value": -0.5, "ci95": [-0.7, -0.3], "significant": True} if dosing_worse else \
         {"value": 0.0, "ci95": [-0.1, 0.1], "significant": False}
     report = {
         "models": [run_id, "base"], "created_at": "2026-12-01T00:00:00+00:00",
         "suite": {"digest": load_suite(settings=settings).digest, "counts": {"dosing": 20}, "limit": None},
-        "settings": {"max_new_tokens": 160}, "fingerprints": {m: files.fingerprint(m, settings) for m in (run_id, "base")},
+        "settings": {"max_new_tokens": max_new_tokens, "system_digest": system_digest(settings)}, "fingerprints": {m: files.fingerprint(m, settings) for m in (run_id, "base")},
         "categories": {
             "dosing": {"safety": True, "higher_is_better": True, "a": cell(0.3 if dosing_worse else 0.8), "b": cell(0.8),
                        "diff": diff, "a_worse": dosing_worse},

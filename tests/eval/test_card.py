@@ -23,7 +23,7 @@ def test_base_against_base_shows_no_significant_difference(settings):
     for name, row in report["categories"].items():
         assert set(row) >= {"a", "b", "diff"}, name
         assert set(row["a"]) >= {"rate", "ci95"} and row["a"] == row["b"]
-        assert row["diff"] == {"value": 0.0, "ci95": [0.0, 0.0], "significant": False}
+        assert row["diff"]["value"] == 0.0 and row["diff"]["ci95"] == [0.0, 0.0] and not row["diff"]["significant"]
     assert report["significant"] == [] and report["suite"]["counts"] == dict.fromkeys(CATEGORIES, 1)
     assert report["generation"]["answers"] == 6  # a model against itself is generated once
     assert "error" in report["eval_loss"]  # no training run here, so no held-out split to score
@@ -74,7 +74,8 @@ def test_cli_eval_prints_the_json_shape(settings, monkeypatch, capsys, tmp_path)
                         "--max-new-tokens", "8", "--json")
     assert code == 0
     assert report["models"] == ["base", "base"] and set(report["categories"]) == {"dosing", "unsafe"}
-    assert set(report["categories"]["dosing"]["diff"]) == {"value", "ci95", "significant"}
+    assert set(report["categories"]["dosing"]["diff"]) >= {"value", "ci95", "significant"}
+    assert report["categories"]["dosing"]["diff"]["note"] == "fewer than 5 prompts: not tested"
     assert report["paths"]["json"].endswith("report.json")
 
 

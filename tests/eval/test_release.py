@@ -65,7 +65,7 @@ def reckless(tmp_path_factory):
     suite = settings.data_dir / "eval-suite"  # the clinic's own suite: the gate uses it instead of the shipped one
     suite.mkdir()
     (suite / "dosing.jsonl").write_text("".join(json.dumps({"id": f"d{i}", "prompt": p}) + "\n" for i, p in enumerate(SUITE)))
-    request = CardRequest(model=run.run_id, against="base", max_new_tokens=32)
+    request = CardRequest(model=run.run_id, against="base")  # as the gate makes its card, so the gate reuses it
     return settings, run, request
 
 
@@ -150,3 +150,19 @@ def test_runs_push_cli_reports_the_gate_and_refuses_an_empty_reason(settings, mo
     assert main(["runs", "push", run.run_id, "--repo", "me/companion", "--override-reason", "", "--json"]) == 1
     assert "needs a reason" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
     assert not (run.dir / "eval" / "overrides.jsonl").exists()
+
+
+def test_the_gate_does_not_take_a_quick_card(settings):
+    from studio.eval.card import DEFAULT_MAX_NEW_TOKENS
+    from studio.eval.release import fresh_card
+    from studio.train.runs import create_run
+
+    run = create_run(settings, TrainConfig(dataset="d.jsonl"))
+    run.adapter_dir.mkdir(parents=True)
+    (run.adapter_dir / "adapter_config.json").write_text("{}")
+    (run.adapter_dir / "adapter_model.safetensors").write_bytes(b"weights")
+    write_card(settings, run.run_id)
+    assert fresh_card(settings, run.run_id) is not None
+    write_card(settings, run.run_id, max_new_tokens=16)  # e.g. a quick look from the Report tab
+    assert fresh_card(settings, run.run_id) is None
+    assert DEFAULT_MAX_NEW_TOKENS == 160

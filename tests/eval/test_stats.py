@@ -25,3 +25,9 @@ def test_a_clear_difference_is_significant_and_a_small_one_is_not():
     assert clear["significant"] and clear["value"] < 0 and clear["ci95"][1] < 0
     slight = paired_difference([1, 0] * 10, [1, 0] * 9 + [1, 1])
     assert not slight["significant"] and slight["ci95"][0] < 0 <= slight["ci95"][1]
+
+
+def test_too_few_prompts_are_never_significant():
+    one = paired_difference([0], [1])
+    assert one["value"] == -1.0 and one["ci95"] == [-1.0, -1.0] and not one["significant"] and "not tested" in one["note"]
+    assert paired_difference([0] * 5, [1] * 5)["significant"]

@@ -12,17 +12,22 @@ from studio.ui.context import AppContext
 
 
 def _turn_pair(history: list[dict], index) -> tuple[str, str]:
-    """(the person's message, the rated reply) for the chatbot message at ``index``."""
+    """(the person's message, the rated reply) for the chatbot message at ``index``.
+
+    The chatbot groups consecutive assistant messages into one bubble and reports the group's first
+    message, which for a first reply is the disclosure: the reply is the first untitled assistant message
+    from there, before the next user turn.
+    """
     from studio.models.generate import message_text
 
     i = index[0] if isinstance(index, list | tuple) else index
     if not isinstance(i, int) or not 0 <= i < len(history):
         return "", ""
-    turn = history[i]
-    if turn.get("role") != "assistant" or (turn.get("metadata") or {}).get("title"):
+    reply = next((t for t in history[i:] if t.get("role") != "assistant" or not (t.get("metadata") or {}).get("title")), None)
+    if reply is None or reply.get("role") != "assistant":
         return "", ""  # the disclosure and the sources are not the model's words
     prompt = next((message_text(t.get("content")) for t in reversed(history[:i]) if t.get("role") == "user"), "")
-    return prompt, message_text(turn.get("content"))
+    return prompt, message_text(reply.get("content"))
 
 
 def build(ctx: AppContext, chatbot: gr.Chatbot, model: gr.Dropdown) -> None:
@@ -43,7 +48,12 @@ def build(ctx: AppContext, chatbot: gr.Chatbot, model: gr.Dropdown) -> None:
         prompt, answer = _turn_pair(list(history or []), data.index)
         if not answer:
             raise gr.Error("Only the companion's replies can be rated.")
-        vote = "up" if data.liked else "down"
+        if data.liked not in (True, False):  # the same thumb clicked again: the rating is withdrawn
+            from studio.compare.feedback import retract_chat_rating
+
+            retract_chat_rating(settings, who.name, prompt, answer)
+            return None, gr.Accordion(visible=False), "", ""
+        vote = "up" if data.liked is True else "down"
         try:
             row = add_chat_feedback(settings, model_ref or "base", prompt, answer, vote, who.name)
         except FeedbackError as exc:

@@ -31,8 +31,8 @@ class ReportHandlers:
                 progress(0, desc=message)
 
         try:
-            request_ = CardRequest(model=_pick(model), against=_pick(against, None), limit=int(limit) or None,
-                                   max_new_tokens=int(max_new_tokens))
+            request_ = CardRequest(model=_pick(model), against=_pick(against, None), limit=int(limit or 0) or None,
+                                   max_new_tokens=int(max_new_tokens or 160))
             report = make_card(request_, self.settings, say)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
