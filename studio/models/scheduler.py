@@ -88,7 +88,7 @@ class Ticket:
 
     def texts(self, tokenizer) -> Iterator[str]:
         """The answer's cumulative text as it grows (``sink`` must be this ticket's own)."""
-        decoder = TextDecoder(tokenizer)
+        decoder, shown = TextDecoder(tokenizer), ""
         while True:
             _, kind, value = self.sink.get()
             if kind == "token":
@@ -98,7 +98,10 @@ class Ticket:
                     if kind != "token":
                         break
                     decoder.add(value)
-                yield decoder.text(partial=True)
+                text = decoder.text(partial=True)
+                if text != shown:
+                    shown = text
+                    yield text
             if kind == "error":
                 raise value
             if kind == "end":
@@ -175,7 +178,7 @@ class Scheduler:
         ticket = Ticket(list(input_ids), adapter, RowDecoder(gen, model, seed, self.loaded.device),
                         min(asked, self.max_new_tokens), eos_ids(model, self.loaded.tokenizer), sink, tag, note)
         with self._cond:
-            if len(self._queued) >= self.max_queue and self.active() >= self.max_batch:
+            if len(self._queued) >= self.max_queue:
                 raise SchedulerBusy(len(self._queued) + self.active())
             ticket._scheduler = self
             self._queued.append(ticket)
@@ -204,7 +207,8 @@ class Scheduler:
         tokens = sum(n for _, n in recent)
         span = (now - recent[0][0]) if recent else 0.0
         return {"queued": queued, "active": self.active(), "max_batch": self.max_batch, "max_queue": self.max_queue,
-                "largest_batch": self._largest, "largest_kv_mb": round(self._largest_kv / 2**20, 1), "tokens_per_s": round(tokens / span, 1) if span > 0.5 else 0.0}
+                "tokens_per_s": round(tokens / span, 1) if span > 0.5 else 0.0,
+                "largest_batch": self._largest, "largest_kv_mb": round(self._largest_kv / 2**20, 1)}
 
     # ---- the worker ----
 
