@@ -63,6 +63,8 @@ def main() -> dict:
         for ref in refs:
             loaded = model_cache(settings).get(ref)
         gen = GenerationSettings(max_new_tokens=NEW_TOKENS, temperature=0.0, seed=0)
+        warm = encode_chat(loaded.tokenizer, build_messages(PROMPTS[0]))["input_ids"][0].tolist()
+        _run(loaded, settings, [(warm, None, gen)] * 2, 2)  # first forward passes and thread pool start outside the timing
         rows, same = [], True
         for level in LEVELS:
             requests = []
