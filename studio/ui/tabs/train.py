@@ -157,7 +157,8 @@ class TrainHandlers:
         from studio.train.manager import get_manager
         from studio.train.progress import history_rows, snapshot
 
-        get_manager(self.settings)  # first use after a restart marks orphaned runs interrupted
+        # first use after a restart marks orphaned runs interrupted, and follows again a Jobs job still on the Hub
+        get_manager(self.settings).reattach_remote()
         snap = snapshot(self.settings, run_id)
         # No value until the first loss: Gradio keeps the axis types of the first value it gets,
         # and an empty frame makes both axes categorical with an invisible line.
