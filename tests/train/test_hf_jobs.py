@@ -184,3 +184,24 @@ def test_cli_dry_run_prints_the_plan_and_refuses_to_launch_without_yes(tiny_data
     assert plan["launched"] is False and plan["plan"]["flavor"] == "a10g-small" and plan["plan"]["estimated_cost_usd"]
     assert main(["train", "--config", str(path), "--backend", "hf-jobs"]) == 2
     assert "--yes" in capsys.readouterr().err and not fake.jobs
+
+
+def test_train_tab_section_estimates_and_start_needs_the_confirmation(tiny_dataset, jobs_settings, fake):
+    import gradio as gr
+
+    from studio.train.form import form_from_config
+    from studio.ui.context import AppContext
+    from studio.ui.tabs import train as tab
+
+    with gr.Blocks():
+        h = tab.build(AppContext(jobs_settings))
+    assert "hf-jobs" in tab.backends() and {"jobs_flavor", "jobs_timeout", "jobs_confirm"} <= set(h.fields)
+    values = {**form_from_config(tiny_config(tiny_dataset, backend="hf-jobs")), "jobs_flavor": "l4x1",
+              "jobs_timeout": "90m", "jobs_namespace": "", "jobs_confirm": False}
+    config = h.config(values)
+    assert config.jobs.flavor == "l4x1" and config.jobs.timeout == "90m" and config.jobs.namespace is None
+    assert "l4x1 at $0.80/hour" in h.jobs.estimate(values, None) and "estimate" in h.jobs.estimate(values, None)
+    assert "not a Jobs hardware flavor" in h.jobs.estimate({**values, "jobs_flavor": "l4"}, None)
+    with pytest.raises(gr.Error, match="tick the confirmation"):
+        h.start(values, None)
+    assert not fake.jobs
