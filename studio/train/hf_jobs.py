@@ -244,6 +244,8 @@ def follow(run: Run, config: TrainConfig, settings: Settings, api: Any, job: dic
         if isinstance(item, str):
             feed.seen += 1
             publisher.line(item)
+        elif isinstance(item, Exception):  # reopened below while the job runs; inspect_job raises what is fatal
+            run.log(f"The job's log stream broke off ({type(item).__name__}); reconnecting.")
         stopping = cancelled_at is None and (stop_event.is_set() or run.stop_requested())
         if not (stopping or feed.ended.is_set() or time.monotonic() - inspected >= POLL_S):
             continue  # inspect_job at most every POLL_S while lines flow

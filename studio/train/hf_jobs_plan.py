@@ -157,6 +157,8 @@ def build_plan(config: TrainConfig, settings: Settings, api: Any) -> JobsPlan:
         warnings.append(f"The estimate ({_minutes(seconds)}) is longer than jobs.timeout ({_minutes(limit)}): the job "
                         "would be stopped before it finishes. Raise jobs.timeout, choose a faster flavor, or train on "
                         "fewer examples or epochs.")
+    if config.preset == "cpu" and family(flavor) != "cpu":
+        warnings.append("preset cpu would train on the job's CPU and leave its GPU idle: use preset auto or gpu.")
     if family(flavor) == "cpu":
         warnings.append(f"{flavor} has no GPU: training there is no faster than in-process on a CPU Space.")
     cost = round(price * seconds / 3600, 2) if price is not None else None

@@ -80,11 +80,12 @@ def test_unknown_flavor_lists_valid_ones_and_says_where_from(tiny_dataset, jobs_
 
 
 def test_plan_shows_price_per_hour_estimate_and_timeout_warning(tiny_dataset, jobs_settings, fake):
-    plan = build_plan(jobs_config(tiny_dataset, max_steps=None, epochs=1), jobs_settings, fake)
+    plan = build_plan(jobs_config(tiny_dataset, max_steps=None, epochs=1, preset="auto"), jobs_settings, fake)
     assert plan.usd_per_hour == pytest.approx(1.002) and "list_jobs_hardware" in plan.price_source
     assert plan.tokens > 0 and plan.estimated_seconds >= 300 and plan.estimated_cost_usd > 0 and not plan.warnings
     short = build_plan(jobs_config(tiny_dataset, jobs={"flavor": "t4-small", "timeout": "60"}), jobs_settings, fake)
     assert "longer than jobs.timeout" in short.summary() and "estimate" in short.summary()
+    assert "preset cpu" in short.summary()  # tiny_config trains with preset cpu
     fake.offline_hardware = True
     assert "packaged list" in build_plan(jobs_config(tiny_dataset), jobs_settings, fake).summary()
 
