@@ -30,7 +30,7 @@ from typing import Any
 from studio.settings import Settings
 from studio.train.config import TrainConfig
 from studio.train.hf_jobs_entry import PREFIX
-from studio.train.hf_jobs_plan import JobsError, build_plan
+from studio.train.hf_jobs_plan import JobsError, build_plan, timeout_seconds
 from studio.train.runs import Run, iter_runs, utc_now
 from studio.util.io import atomic_write_json, read_json
 from studio.util.redact import register_secret
@@ -148,7 +148,8 @@ def job_arguments(run: Run, config: TrainConfig, settings: Settings, data_repo: 
         script_args=["--data-repo", data_repo, "--model-repo", model_repo, "--run-id", run.run_id],
         env={"STUDIO_REGION": config.region or settings.region, "STUDIO_CLINIC_NAME": settings.clinic_name,
              "STUDIO_CLINIC_PHONE": settings.clinic_phone, "PYTHONUNBUFFERED": "1", "HF_HUB_DISABLE_TELEMETRY": "1"},
-        secrets={"HF_TOKEN": token}, flavor=config.jobs.flavor, timeout=config.jobs.timeout,
+        secrets={"HF_TOKEN": token}, flavor=config.jobs.flavor,
+        timeout=timeout_seconds(config.jobs.timeout),  # seconds: the Hub's parser takes no '1.5' without a unit
         namespace=config.jobs.namespace, name=f"studio-{run.run_id}"[:60],
         labels={"app": "companion-studio", "run": run.run_id}, token=token,
     )

@@ -96,7 +96,7 @@ def test_success_launches_the_job_follows_it_and_installs_the_adapter(tiny_datas
     assert run_hf_jobs(run, config, jobs_settings, api=fake) == "succeeded", run.status().get("error")
     (job_id, job), = fake.jobs.items()
     assert job["script"] == str(ENTRY_SCRIPT) and job["dependencies"] is None  # deps: the PEP 723 header
-    assert job["secrets"] == {"HF_TOKEN": TOKEN} and job["flavor"] == "a10g-small" and job["timeout"] == "2h"
+    assert job["secrets"] == {"HF_TOKEN": TOKEN} and job["flavor"] == "a10g-small" and job["timeout"] == 7200
     assert TOKEN not in json.dumps([job["script_args"], job["env"], job["labels"], job["name"]])
     assert job["script_args"][:2] == ["--data-repo", f"alice/studio-data-{run.run_id}"]
     upload = next(c for n, c in fake.calls if n == "upload_folder")["path"]
