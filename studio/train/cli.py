@@ -13,12 +13,17 @@ import threading
 from contextlib import contextmanager
 
 from studio.settings import Settings
+from studio.train.config import BACKENDS as BACKEND_CHOICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="Fine-tune a LoRA adapter from a YAML TrainConfig (foreground).")
     train.add_argument("--config", required=True, help="YAML file with the TrainConfig (see examples/configs/)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    train.add_argument("--backend", choices=BACKEND_CHOICES, default=None, help="override the config's backend")
+    train.add_argument("--dry-run", action="store_true",
+                       help="hf-jobs: print the plan (flavor, price per hour, estimated time and cost) and launch nothing")
+    train.add_argument("--yes", action="store_true", help="hf-jobs: confirm the billed launch shown by --dry-run")
     train.set_defaults(handler=_train)
 
     runs = subparsers.add_parser("runs", help="List, inspect, stop or resume training runs.")
@@ -91,9 +96,13 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         config = TrainConfig.load(args.config)
+        if args.backend:
+            config = config.replace(backend=args.backend)
     except ConfigError as exc:
         raise CommandError(str(exc), 2) from None
     settings.ensure_data_dir()
+    if config.backend == "hf-jobs" and (args.dry_run or not args.yes):
+        return _jobs_plan(args, settings, config)
     manager = get_manager(settings)
     progress(f"training on {config.dataset} (backend {config.backend}); follow it with `python -m studio runs show`…")
     try:
@@ -102,6 +111,24 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     except TrainingBusy as exc:
         raise CommandError(str(exc), 1) from None
     return _finish(args, run)
+
+
+def _jobs_plan(args: argparse.Namespace, settings: Settings, config) -> int:
+    """The confirmation twin of the Train tab: show the estimate; without --yes nothing is launched."""
+    from studio.cli import CommandError, emit
+    from studio.train.data import DatasetProblem
+    from studio.train.hf_jobs import default_api
+    from studio.train.hf_jobs_plan import JobsError, build_plan
+
+    try:
+        plan = build_plan(config, settings, default_api())
+    except (JobsError, DatasetProblem) as exc:
+        raise CommandError(str(exc), 2) from None
+    emit(args, {"plan": plan.to_dict(), "launched": False}, plan.summary())
+    if args.dry_run:
+        return 0
+    raise CommandError("An hf-jobs run is billed to your Hugging Face account: check the estimate above, then run "
+                       "again with --yes to launch it (or --dry-run to only see the plan).", 2)
 
 
 def _resume(args: argparse.Namespace, settings: Settings) -> int:

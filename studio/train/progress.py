@@ -51,6 +51,8 @@ def snapshot(settings: Settings, run_id: str | None) -> dict[str, Any]:
               for m in metrics for key in ("loss", "eval_loss") if isinstance(m.get(key), int | float)]
     percent = round(100 * step / total, 1) if total else 0.0
     parts = [f"**{run.run_id}** · {state}", f"step {step}/{total or '?'} ({percent:.0f}%)"]
+    if state == "running" and status.get("job_stage"):  # hf-jobs: SCHEDULING can take minutes before step 1
+        parts.append(f"job {status['job_stage'].lower()}")
     if state == "running" and status.get("eta_s") is not None:
         parts.append(f"ETA {_duration(status['eta_s'])}")
     if throughput:

@@ -16,6 +16,7 @@ import gradio as gr
 from studio.train.config import METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
 from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
+from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation, with_jobs
 
 REFRESH_S = 2.0
 PRESETS = ["auto", "cpu", "gpu", "gpu-qlora"]
@@ -34,10 +35,10 @@ def _errors():
 
 
 def backends() -> list[str]:
-    """AutoTrain shows up once its job module exists."""
+    """AutoTrain shows up once its job module exists; hf-jobs is listed second, recommended on CPU hardware."""
     import importlib.util
 
-    return ["trl"] + (["autotrain"] if importlib.util.find_spec("studio.train.autotrain_job") else [])
+    return ["trl", "hf-jobs"] + (["autotrain"] if importlib.util.find_spec("studio.train.autotrain_job") else [])
 
 
 def progress_html(snap: dict[str, Any]) -> str:
@@ -64,7 +65,7 @@ class TrainHandlers:
 
         try:
             values = self.values(raw)
-            return with_autotrain(config_from_form(values), values)
+            return with_jobs(with_autotrain(config_from_form(values), values), values)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
@@ -115,6 +116,7 @@ class TrainHandlers:
         from studio.train.manager import get_manager
 
         config = self.config(raw)
+        require_confirmation(config, self.values(raw))  # a billed Jobs run needs the admin's tick
         try:
             run = get_manager(self.settings).start(config, background=True)
         except _errors() as exc:
@@ -157,7 +159,8 @@ class TrainHandlers:
         from studio.train.manager import get_manager
         from studio.train.progress import history_rows, snapshot
 
-        get_manager(self.settings)  # first use after a restart marks orphaned runs interrupted
+        # first use after a restart marks orphaned runs interrupted, and follows again a Jobs job still on the Hub
+        get_manager(self.settings).reattach_remote()
         snap = snapshot(self.settings, run_id)
         # No value until the first loss: Gradio keeps the axis types of the first value it gets,
         # and an empty frame makes both axes categorical with an invisible line.
@@ -215,7 +218,8 @@ def build(ctx: AppContext) -> TrainHandlers:
         f["dataset"] = gr.Dropdown([], label="Dataset", allow_custom_value=True, elem_id="train-dataset",
                                    info="a stored dataset, or a JSONL path")
         f["base_model"] = gr.Textbox(ctx.settings.base_model, label="Base model", elem_id="train-base-model")
-        f["backend"] = gr.Radio(backends(), value="trl", label="Backend", elem_id="train-backend")
+        f["backend"] = gr.Radio(backends(), value="trl", label="Backend", elem_id="train-backend",
+                                info=backend_info())
         f["preset"] = gr.Dropdown(PRESETS, value="auto", label="Preset", elem_id="train-preset")
     with gr.Row():
         f["method"] = gr.Radio(list(METHODS), value="sft", label="Method", elem_id="train-method",
@@ -258,8 +262,10 @@ def build(ctx: AppContext) -> TrainHandlers:
             f["hub_private"] = gr.Checkbox(True, label="Private repo", elem_id="train-hub-private")
             f["hub_merged"] = gr.Checkbox(False, label="Push merged model", elem_id="train-hub-merged")
     wire_autotrain = autotrain_section(ctx, h, f)  # shown while backend is autotrain
+    wire_jobs = jobs_section(ctx, h, f)  # shown while backend is hf-jobs
     form = set(f.values())
     wire_autotrain(form)
+    wire_jobs(form)
     with gr.Row():
         show = gr.Button("Show as YAML / command", elem_id="train-show-yaml")
         start = gr.Button("Start", variant="primary", elem_id="train-start")
