@@ -9,7 +9,7 @@ number of steps; per-step wall time, median over the steps after a warm-up step)
 * ``studio``: the studio's real job (``run_trl``) with ``preset: cpu`` (length-grouped batches);
 * ``studio-random-order``: the same job with ``group_by_length: false``, to show what grouping buys.
 
-The default arm is the slow one (~100 s/step at batch 8 in ../shared/FIELD-NOTES.md), so the batch is
+The default arm is the slow one (~100 s/step at batch 8 in docs/MEASURED.md), so the batch is
 kept small (BENCH_TRAIN_BATCH, default 4) and the run short (BENCH_TRAIN_STEPS, default 4 incl. warm-up).
 Tokens/s counts the non-padding tokens a step processes (forward + backward).
 """

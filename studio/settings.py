@@ -167,6 +167,26 @@ class Settings:
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    @property
+    def system_prompt_file(self) -> Path:
+        return self.data_dir / "chat" / "system_prompt.txt"
+
+    @property
+    def safety_dir(self) -> Path:
+        return self.data_dir / "safety"  # admins' crisis-template overrides
+
+    @property
+    def arena_config_file(self) -> Path:
+        return self.data_dir / "arena" / "config.json"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.data_dir / "prompts"  # the clinic's own prompt sets, beside the packaged examples
+
+    @property
+    def eval_suite_dir(self) -> Path:
+        return self.data_dir / "eval-suite"  # a clinic's own report-card suite replaces the default
+
     def ensure_data_dir(self) -> Path:
         """Create the data dir or fail with a message naming the path and the variable."""
         try:

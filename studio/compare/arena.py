@@ -21,16 +21,11 @@ from studio.compare.raters import RaterError, clean_name
 from studio.compare.side_by_side import stream_pair
 from studio.compare.store import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
+from studio.models.system_prompt import load_system_prompt
 from studio.safety import gate_turn
 from studio.settings import Settings
 from studio.util.io import atomic_write_json, read_json
 
-DEFAULT_SYSTEM = (
-    "You are a warm, careful AI companion for people in ketamine-assisted therapy. You are an AI companion, "
-    "not a therapist or medical provider. You help with preparation, integration and coping. You never give "
-    "dosing or medication advice and never diagnose; you refer those questions to the person's prescribing "
-    "clinician or care team."
-)
 VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 MAX_COMMENT_CHARS = 2000
 
@@ -55,7 +50,7 @@ class ArenaConfig:
     max_new_tokens: int = 256
     temperature: float = 0.7
     top_p: float = 0.9
-    system: str = DEFAULT_SYSTEM
+    system: str = ""  # empty: follow the companion system prompt Chat serves (studio.models.system_prompt)
 
     def __post_init__(self) -> None:
         self.models = [m.strip() for m in self.models if m and m.strip()]
@@ -67,19 +62,20 @@ class ArenaConfig:
 
     @classmethod
     def load(cls, settings: Settings) -> ArenaConfig:
-        data = read_json(_config_path(settings), {}) or {}
+        data = read_json(settings.arena_config_file, {}) or {}
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        config.system = (config.system or "").strip() or load_system_prompt(settings)
+        return config
 
     def save(self, settings: Settings) -> None:
-        atomic_write_json(_config_path(settings), asdict(self))
+        data = asdict(self)
+        if data["system"].strip() == load_system_prompt(settings):
+            data["system"] = ""  # unchanged: keep following Chat's prompt when an admin edits it later
+        atomic_write_json(settings.arena_config_file, data)
 
     def pool(self, settings: Settings) -> list[str]:
         return list(self.models) or model_choices(settings)
-
-
-def _config_path(settings: Settings):
-    return settings.data_dir / "arena" / "config.json"
 
 
 def store(settings: Settings) -> VoteStore:

@@ -16,6 +16,7 @@ from pathlib import Path
 from studio.compare.prompts import load_prompts
 from studio.compare.side_by_side import compare_pair
 from studio.models.generate import GenerationSettings
+from studio.models.system_prompt import load_system_prompt
 from studio.settings import Settings
 
 
@@ -23,7 +24,9 @@ def run_batch(
     model_a: str, model_b: str, prompts: list[dict], gen: GenerationSettings, settings: Settings,
     system: str | None = None,
 ) -> Iterator[dict]:
-    """Yield one output record per prompt, in order. A prompt's own ``system`` wins over ``system``."""
+    """Yield one output record per prompt, in order. A prompt's own ``system`` wins over ``system``,
+    and without either the companion's own system prompt applies, as in Chat."""
+    system = system or load_system_prompt(settings)
     for item in prompts:
         prompt_system = item.get("system") or system
         a, b = compare_pair(model_a, model_b, item["prompt"], prompt_system, gen, settings)

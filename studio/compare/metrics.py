@@ -58,8 +58,8 @@ def _run_config(model: str, settings: Settings) -> dict | None:
 
 
 def eval_conversations(split: EvalSplit, settings: Settings) -> list[list[dict]]:
+    from studio.data.export import split as train_split
     from studio.train.data import DatasetProblem, load_conversations
-    from studio.train.data import split as train_split
 
     try:
         _, convs = load_conversations(split.dataset, settings)

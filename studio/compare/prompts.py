@@ -19,7 +19,7 @@ class PromptSetError(ValueError):
 
 
 def prompt_set_dirs(settings: Settings) -> list[Path]:
-    return [EXAMPLES_DIR, settings.data_dir / "prompts"]
+    return [EXAMPLES_DIR, settings.prompts_dir]
 
 
 def list_prompt_sets(settings: Settings) -> dict[str, Path]:

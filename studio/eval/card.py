@@ -77,7 +77,7 @@ def system_digest(settings: Settings) -> str:
     """Which system prompt the answers were given under (a card made under another one is not reused)."""
     import hashlib
 
-    from studio.rag.chat import load_system_prompt
+    from studio.models.system_prompt import load_system_prompt
 
     return hashlib.sha256(load_system_prompt(settings).encode("utf-8")).hexdigest()[:16]
 
@@ -88,7 +88,7 @@ def _counts(items: list[EvalItem]) -> dict[str, int]:
 
 def _prepare(items: list[EvalItem], settings: Settings) -> tuple[list[list[dict]], list[list[str]]]:
     """The chat messages of each prompt (knowledge prompts with retrieved references) and their passages."""
-    from studio.rag.chat import load_system_prompt
+    from studio.models.system_prompt import load_system_prompt
     from studio.rag.prompt import system_with_rules, user_turn
 
     system = load_system_prompt(settings)

@@ -59,7 +59,7 @@ class Suite:
 
 
 def default_suite(settings: Settings | None) -> Path:
-    own = settings.data_dir / "eval-suite" if settings else None
+    own = settings.eval_suite_dir if settings else None
     return own if own and own.is_dir() else DEFAULT_SUITE
 
 

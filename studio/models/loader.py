@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.settings import Settings
+from studio.train.config import RUN_ID  # plain data: the one definition of a run folder name
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,6 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
     return ModelRef(label=ref, base=ref)
 
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def finished_run_or_base(ref: str, settings: Settings) -> str:
@@ -75,7 +74,7 @@ def finished_run_or_base(ref: str, settings: Settings) -> str:
     ref = (ref or "base").strip()
     if ref == "base":
         return ref
-    if _RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
+    if RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
         return ref
     raise ModelLoadError(f"{ref[:60]!r} is not a model you can choose: pick 'base' or a finished run from the list.")
 

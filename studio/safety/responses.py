@@ -158,7 +158,7 @@ def validate_template(text: str) -> None:
 def template_path(settings: Settings, kind: str = "suicide") -> Path:
     # The suicide template kept the original file name, so earlier edits still apply.
     name = "crisis_template.md" if _known(kind) == "suicide" else f"crisis_template_{kind}.md"
-    return settings.data_dir / "safety" / name
+    return settings.safety_dir / name
 
 
 def load_crisis_template(settings: Settings | None, kind: str = "suicide") -> str:

@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-BACKENDS = ("trl", "autotrain", "hf-jobs")
+from studio.train.autotrain_hardware import SPACE_HARDWARE
+
+BACKENDS = ("trl", "hf-jobs", "autotrain")  # the Train tab lists them in this order
 METHODS = ("sft", "dpo")
 PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
 QUANTIZATIONS = ("auto", "none", "4bit", "8bit")
@@ -80,9 +82,8 @@ class HubConfig:
 
 
 # Where AutoTrain trains: "local" (this machine, isolated venv) or a private GPU Space that AutoTrain creates.
-AUTOTRAIN_HARDWARE = ("local", "spaces-t4-small", "spaces-t4-medium", "spaces-l4x1", "spaces-l4x4", "spaces-a10g-small",
-                      "spaces-a10g-large", "spaces-a10g-largex2", "spaces-a10g-largex4", "spaces-a100-large",
-                      "spaces-l40sx1", "spaces-l40sx4", "spaces-l40sx8")
+AUTOTRAIN_HARDWARE = ("local", *SPACE_HARDWARE)
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")  # a run folder's name (runs.py and init_adapter)
 
 
 @dataclass
@@ -381,11 +382,9 @@ def _whole(out: list[str], name: str, value: Any, low: int, high: int, hint: str
 
 def _init_adapter_problems(value: Any) -> list[str]:
     """The run id's shape only: whether the run exists, and fits the base, needs the data dir (train.init_adapter)."""
-    from studio.train.runs import _RUN_ID
-
     if value is None:
         return []
-    if not isinstance(value, str) or not _RUN_ID.match(value):
+    if not isinstance(value, str) or not RUN_ID.match(value):
         return [f"init_adapter must be a run id such as run-20260101-120000-ab12 (got {_show(value)}); "
                 "leave it empty to start from a fresh LoRA."]
     return []

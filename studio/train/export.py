@@ -173,3 +173,18 @@ def _explain_push_failure(repo_id: str, exc: Exception) -> str:
     if "401" in lowered or "403" in lowered or "unauthorized" in lowered or "forbidden" in lowered:
         return f"The token was refused for {repo_id}: use a token with write access to that namespace."
     return f"Push to {repo_id} failed: {text}"
+
+
+def push_after_run(run: Run, config: TrainConfig, settings: Settings) -> None:
+    """The push a config asks for when its run succeeds (every backend). The run itself succeeded, so a
+    failed push is recorded in status.json and train.log, and can be retried from the export panel."""
+    from studio.train.faults import explain_failure
+
+    try:
+        url = push_to_hub(settings, run.run_id, config.hub.repo_id, private=config.hub.private, merged=config.hub.merged)
+        run.write_status(hub_url=url, hub_error=None)
+        run.log(f"Pushed to {url}.")
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised into a finished run
+        message = explain_failure(exc, settings)
+        run.write_status(hub_error=message)
+        run.log(f"Push to the Hub failed: {message}")

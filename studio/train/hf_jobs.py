@@ -247,7 +247,7 @@ def follow(run: Run, config: TrainConfig, settings: Settings, api: Any, job: dic
             publisher.line(item)
         elif isinstance(item, Exception):  # reopened below while the job runs; inspect_job raises what is fatal
             run.log(f"The job's log stream broke off ({type(item).__name__}); reconnecting.")
-        stopping = cancelled_at is None and (stop_event.is_set() or run.stop_requested())
+        stopping = cancelled_at is None and run.should_stop(stop_event)
         if not (stopping or feed.ended.is_set() or time.monotonic() - inspected >= POLL_S):
             continue  # inspect_job at most every POLL_S while lines flow
         inspected = time.monotonic()
@@ -325,9 +325,9 @@ def _complete(run: Run, config: TrainConfig, settings: Settings, api: Any, job: 
     _final(run, job, "succeeded", f"Succeeded: adapter downloaded from {repo} into adapter/.", eta_s=0,
            adapter_repo=repo, **final)
     if config.hub.push:
-        from studio.train.trl_job import _push_after_training
+        from studio.train.export import push_after_run
 
-        _push_after_training(run, config, settings)
+        push_after_run(run, config, settings)
     return "succeeded"
 
 

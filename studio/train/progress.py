@@ -94,7 +94,7 @@ def dataset_summary(settings: Settings, ref: str | None, method: str = "sft") ->
     if not ref:
         return False, "Choose a stored dataset (Dataset tab) or type a JSONL path."
     if method == "dpo":
-        from studio.train.preference import load_pairs
+        from studio.train.data import load_pairs
 
         try:
             return True, f"✅ {len(load_pairs(ref, settings)[1])} preference pairs, no errors."

@@ -8,7 +8,7 @@ import os
 
 import gradio as gr
 
-from studio.safety import header_line, safety_status
+from studio.safety import DISCLOSURE, header_line, safety_status
 from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
@@ -19,7 +19,6 @@ from studio.util.schema import check_schema
 
 log = logging.getLogger(__name__)
 
-DISCLOSURE = "AI companion, not a therapist or medical provider."
 
 # (tab id, title, module, admin only). Order is the order on screen.
 TABS: list[tuple[str, str, str, bool]] = [
@@ -55,7 +54,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
         if auth_mode(settings) == "oauth":
             gr.LoginButton(elem_id="login")
-        gr.Markdown(f"**{DISCLOSURE}** {header_line(settings.region)}", elem_id="disclosure")
+        gr.Markdown(f"**{DISCLOSURE}.** {header_line(settings.region)}", elem_id="disclosure")
         safety_notice = gr.Markdown(visible=False, elem_id="safety-status")
         tab_widgets: list[tuple[gr.Tab, bool]] = []
         with gr.Tabs(elem_id="tabs") as tabs:

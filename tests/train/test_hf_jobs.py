@@ -196,7 +196,7 @@ def test_train_tab_section_estimates_and_start_needs_the_confirmation(tiny_datas
 
     with gr.Blocks():
         h = tab.build(AppContext(jobs_settings))
-    assert "hf-jobs" in tab.backends() and {"jobs_flavor", "jobs_timeout", "jobs_confirm"} <= set(h.fields)
+    assert "hf-jobs" in tab.BACKENDS and {"jobs_flavor", "jobs_timeout", "jobs_confirm"} <= set(h.fields)
     values = {**form_from_config(tiny_config(tiny_dataset, backend="hf-jobs")), "jobs_flavor": "l4x1",
               "jobs_timeout": "90m", "jobs_namespace": "", "jobs_confirm": False}
     config = h.config(values)

@@ -10,34 +10,18 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.safety import DISCLOSURE, first_message_notice
+from studio.safety.resources import REGIONS
 from studio.ui.context import AppContext
 from studio.ui.tabs import chat_feedback, crisis_replies
 
 LOADING = "⏳ loading model… (first use only)"
-DISCLOSURE_TITLE = "ℹ️ AI companion, not a therapist or medical provider"
-DISCLOSURE_BODY = (
-    "I can help you prepare for sessions, reflect afterwards and find information from your clinic's documents. "
-    "I can't diagnose, prescribe or change your treatment: medication questions go to your prescriber. "
-    "In an emergency call 911 (US) or your local emergency number; in the US you can call or text 988."
-)
-
-
-def disclosure_body(region: str, clinic_phone: str) -> str:
-    try:  # the safety package owns the wording and the region's verified crisis lines
-        from studio.safety import first_message_notice
-
-        return first_message_notice(region, clinic_phone)
-    except ImportError:
-        return DISCLOSURE_BODY
+DISCLOSURE_TITLE = f"ℹ️ {DISCLOSURE}"
 
 
 def region_choices() -> list[tuple[str, str]]:
-    try:  # the safety package owns the list of regions with verified crisis lines
-        from studio.safety.resources import REGIONS
-
-        return [(f"{region.name} ({code})", code) for code, region in REGIONS.items()]
-    except (ImportError, AttributeError):
-        return [("United States (US)", "US")]
+    """The regions with verified crisis lines (the safety package owns the list)."""
+    return [(f"{region.name} ({code})", code) for code, region in REGIONS.items()]
 
 
 def model_choices(settings) -> list[tuple[str, str]]:
@@ -86,7 +70,7 @@ def sources_message(sources) -> dict:
 
 
 def build(ctx: AppContext) -> None:
-    from studio.rag.chat import DEFAULT_SYSTEM, load_system_prompt
+    from studio.models.system_prompt import DEFAULT_SYSTEM, load_system_prompt
 
     settings = ctx.settings
     with gr.Row():
@@ -137,7 +121,7 @@ def build(ctx: AppContext) -> None:
             first = not any(turn.get("role") == "user" for turn in history)
             history.append({"role": "user", "content": message})
             if first:  # the companion's first reply opens with the disclosure (a titled, UI-only bubble)
-                notice = disclosure_body(region_code or settings.region, settings.clinic_phone)
+                notice = first_message_notice(region_code or settings.region, settings.clinic_phone)
                 history.append({"role": "assistant", "content": notice, "metadata": {"title": DISCLOSURE_TITLE}})
             history.append({"role": "assistant", "content": ""})
             for update in updates:
@@ -152,7 +136,7 @@ def build(ctx: AppContext) -> None:
             raise gr.Error(str(exc)) from None
 
     def save(text, request: gr.Request):
-        from studio.rag.chat import save_system_prompt
+        from studio.models.system_prompt import save_system_prompt
 
         ctx.require_admin(request)
         try:
@@ -163,7 +147,7 @@ def build(ctx: AppContext) -> None:
         return saved
 
     def reset(request: gr.Request):
-        from studio.rag.chat import save_system_prompt
+        from studio.models.system_prompt import save_system_prompt
 
         ctx.require_admin(request)
         return save_system_prompt(settings, DEFAULT_SYSTEM)

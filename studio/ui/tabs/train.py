@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio.train.config import METHODS  # plain data (no torch): one home for the list
+from studio.train.config import BACKENDS, METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
 from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
 from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation, with_jobs
@@ -32,13 +32,6 @@ def _errors():
     from studio.train.runs import RunNotFound
 
     return (ConfigError, DatasetProblem, ExportError, TrainingBusy, RunNotFound, ValueError)
-
-
-def backends() -> list[str]:
-    """AutoTrain shows up once its job module exists; hf-jobs is listed second, recommended on CPU hardware."""
-    import importlib.util
-
-    return ["trl", "hf-jobs"] + (["autotrain"] if importlib.util.find_spec("studio.train.autotrain_job") else [])
 
 
 def progress_html(snap: dict[str, Any]) -> str:
@@ -218,7 +211,7 @@ def build(ctx: AppContext) -> TrainHandlers:
         f["dataset"] = gr.Dropdown([], label="Dataset", allow_custom_value=True, elem_id="train-dataset",
                                    info="a stored dataset, or a JSONL path")
         f["base_model"] = gr.Textbox(ctx.settings.base_model, label="Base model", elem_id="train-base-model")
-        f["backend"] = gr.Radio(backends(), value="trl", label="Backend", elem_id="train-backend",
+        f["backend"] = gr.Radio(list(BACKENDS), value="trl", label="Backend", elem_id="train-backend",
                                 info=backend_info())
         f["preset"] = gr.Dropdown(PRESETS, value="auto", label="Preset", elem_id="train-preset")
     with gr.Row():
