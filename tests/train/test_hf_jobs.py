@@ -204,5 +204,5 @@ def test_train_tab_section_estimates_and_start_needs_the_confirmation(tiny_datas
     assert "l4x1 at $0.80/hour" in h.jobs.estimate(values, None) and "estimate" in h.jobs.estimate(values, None)
     assert "not a Jobs hardware flavor" in h.jobs.estimate({**values, "jobs_flavor": "l4"}, None)
     with pytest.raises(gr.Error, match="tick the confirmation"):
-        h.start(values, None)
+        h.start(None, **values)
     assert not fake.jobs

@@ -15,8 +15,8 @@ import gradio as gr
 
 from studio.train.config import BACKENDS, METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
-from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
-from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation, with_jobs
+from studio.ui.tabs.train_autotrain import autotrain_section
+from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation
 
 REFRESH_S = 2.0
 PRESETS = ["auto", "cpu", "gpu", "gpu-qlora"]
@@ -58,7 +58,7 @@ class TrainHandlers:
 
         try:
             values = self.values(raw)
-            return with_jobs(with_autotrain(config_from_form(values), values), values)
+            return config_from_form(values)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
@@ -104,17 +104,19 @@ class TrainHandlers:
         return gr.Dropdown(choices=names)
 
     # --- jobs ---
-    def start(self, raw: dict, request: gr.Request = None):
+    def start(self, request: gr.Request = None, **form: Any):
+        """``/start_training``: the form's fields as named parameters (``dataset=..., max_steps=...``);
+        a field left out keeps the form's default."""
         self.ctx.require_admin(request)
         from studio.train.manager import get_manager
 
-        config = self.config(raw)
-        require_confirmation(config, self.values(raw))  # a billed Jobs run needs the admin's tick
+        config = self.config(form)
+        require_confirmation(config, form)  # a billed Jobs run needs the admin's tick
         try:
             run = get_manager(self.settings).start(config, background=True)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
-        return gr.Dropdown(value=run.run_id, choices=self._run_ids()), f"Started **{run.run_id}**."
+        return run.run_id, f"Started **{run.run_id}**."  # a plain id: the API returns it as is; the timer refreshes the choices
 
     def stop(self, run_id: str, request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
@@ -136,7 +138,7 @@ class TrainHandlers:
             run = get_manager(self.settings).resume(run_id, background=True)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
-        return gr.Dropdown(value=run.run_id, choices=self._run_ids()), f"Resuming **{run.run_id}** from its last checkpoint."
+        return run.run_id, f"Resuming **{run.run_id}** from its last checkpoint."
 
     def _run_ids(self) -> list[str]:
         from studio.train.runs import list_runs
@@ -308,7 +310,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     f["method"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
     gr.on([f[n].change for n in ("preset", "base_model", "batch_size", "gradient_accumulation", "max_length", "quantization")],
           h.preset_info, form, preset_md, **private_)
-    start.click(h.start, form, [run_dd, message], api_name="start_training")
+    start.click(h.start, inputs_kwargs=dict(f), outputs=[run_dd, message], api_name="start_training")
     stop.click(h.stop, run_dd, message, api_name="stop_training")
     resume.click(h.resume, run_dd, [run_dd, message], api_name="resume_training")
     merge_btn.click(h.merge, run_dd, export_md, api_name="export_merge")

@@ -15,8 +15,6 @@ import gradio as gr
 
 from studio.ui.context import AppContext
 
-FIELDS = ("jobs_flavor", "jobs_timeout", "jobs_namespace", "jobs_confirm")
-
 
 def on_cpu_hardware() -> bool:
     """No NVIDIA driver here (cheap; importing torch at tab build is avoided)."""
@@ -28,15 +26,6 @@ def backend_info() -> str:
         return ("This studio runs on CPU: hf-jobs (recommended) trains on a rented GPU billed per minute; trl trains "
                 "here, slowly; autotrain is still available.")
     return "trl trains on this machine's GPU; hf-jobs rents another GPU billed per minute."
-
-
-def with_jobs(config, values: dict[str, Any]):
-    """Put the section's widgets into the TrainConfig (the rest of the form is mapped by studio.train.form)."""
-    if not any(name in values for name in FIELDS[:3]):
-        return config
-    namespace = str(values.get("jobs_namespace") or "").strip() or None
-    return config.replace(jobs={"flavor": values.get("jobs_flavor") or "a10g-small",
-                                "timeout": str(values.get("jobs_timeout") or "2h").strip(), "namespace": namespace})
 
 
 def require_confirmation(config, values: dict[str, Any]) -> None:
