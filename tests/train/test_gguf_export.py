@@ -161,3 +161,18 @@ def test_extract_keeps_only_the_converter_and_refuses_links(tmp_path):
     dest = extract(archive, tmp_path / "conv")
     kept = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     assert kept == ["LICENSE", "conversion/llama.py", "convert_hf_to_gguf.py", "gguf-py/gguf/__init__.py"]
+
+
+def test_train_tab_gguf_button_is_the_cli_twin(settings):
+    """The tab's export buttons call the same export_run as `runs export`; its errors become gr.Error."""
+    import gradio as gr
+
+    from studio.ui.context import AppContext
+    from studio.ui.tabs import train as tab
+
+    with gr.Blocks():
+        h = tab.build(AppContext(settings))
+    with pytest.raises(gr.Error, match="llama-quantize"):
+        h.export_gguf("any", "q4_0", None)
+    with pytest.raises(gr.Error, match="no-such-run"):
+        h.merge("no-such-run", None)
