@@ -111,18 +111,30 @@ def test_q8_0_converts_and_reads_back_with_the_expected_tensor_types(exported):
     assert [p.name for p in out.iterdir()] == ["model.gguf"]
 
 
-def test_unsupported_architecture_gets_the_message_and_leaves_no_file(tmp_path):
-    """OPT is a real transformers architecture the converter has no mapping for (tiny, random, built here)."""
-    from transformers import OPTConfig, OPTForCausalLM
+@pytest.mark.slow
+def test_unsupported_architecture_gets_the_message_and_leaves_no_file(settings, embedded_model_dir, monkeypatch, capsys):
+    """A run on OPT (a real transformers architecture the converter has no mapping for; tiny, random, built here)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, OPTConfig, OPTForCausalLM
 
+    from studio.cli import main
+
+    base = settings.data_dir / "tiny-opt"
     config = OPTConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, ffn_dim=32, num_attention_heads=2,
                        max_position_embeddings=32, word_embed_proj_dim=16)
-    OPTForCausalLM(config).save_pretrained(tmp_path / "opt")
-    out = tmp_path / "out"
-    with pytest.raises(GGUFError, match="does not support the OPTForCausalLM architecture") as err:
-        convert(tmp_path / "opt", out, "f16")
-    assert "Traceback" not in str(err.value)
-    assert list(out.iterdir()) == []
+    OPTForCausalLM(config).save_pretrained(base)
+    run = create_run(settings, TrainConfig(dataset="d.jsonl", base_model=str(base)))
+    adapter = get_peft_model(OPTForCausalLM.from_pretrained(base), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    adapter.save_pretrained(run.adapter_dir)
+    AutoTokenizer.from_pretrained(embedded_model_dir).save_pretrained(run.adapter_dir)  # merge copies it; unused here
+    (run.adapter_dir / "README.md").write_text("# tiny\n")
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(settings.data_dir))
+    out = settings.data_dir / "out"
+    assert main(["runs", "export", run.run_id, "--format", "gguf", "--out", str(out), "--json"]) == 1
+    captured = capsys.readouterr()
+    error = json.loads(captured.out.strip().splitlines()[-1])["error"]
+    assert "does not support the OPTForCausalLM architecture" in error and "Traceback" not in captured.err
+    assert list(out.iterdir()) == []  # no model.gguf, no partial file, no scratch merge
 
 
 def test_bad_format_quant_and_missing_converter_are_messages(settings, tmp_path, monkeypatch):
