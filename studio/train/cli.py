@@ -199,7 +199,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
     progress(f"exporting {args.run_id} as {args.fmt}{f' ({args.quant})' if args.fmt == 'gguf' else ''}…")
     try:
-        result = export_run(settings, args.run_id, args.fmt, args.quant, Path(args.out) if args.out else None)
+        result = export_run(settings, args.run_id, args.fmt, args.quant, Path(args.out).resolve() if args.out else None)
     except (ExportError, RunNotFound) as exc:
         raise CommandError(str(exc), 1) from None
     emit(args, result.to_dict(), f"{result.path} ({result.bytes / 1e6:.1f} MB)")

@@ -120,6 +120,8 @@ def export_run(settings: Settings, run_id: str, fmt: str = "merged", quant: str 
         raise ExportError(f"Unknown GGUF quantization {quant!r}: choose one of {', '.join(QUANTS)} "
                           "(q4 needs llama.cpp's compiled llama-quantize; run it on the f16 file).")
     run = _finished_run(settings, run_id)
+    if out_dir is not None:
+        _check_out_dir(Path(out_dir), "config.json" if fmt == "merged" else "model.gguf")
     if fmt == "merged":
         folder = merge_adapter(settings, run_id, out_dir)
         return ExportResult(folder, sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()))
@@ -150,6 +152,15 @@ def _export_gguf(settings: Settings, run: Run, target: Path, quant: str) -> Path
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(scratch.with_name(scratch.name + ".partial"), ignore_errors=True)
     return gguf_file
+
+
+def _check_out_dir(folder: Path, marker: str) -> None:
+    """A merged export replaces its folder and a GGUF export writes README.txt etc.: never in someone's own folder."""
+    if folder.is_file():
+        raise ExportError(f"{folder} is a file: give a folder for the export.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
+        raise ExportError(f"{folder} is not empty and holds no earlier export ({marker}): choose a new or empty "
+                          "folder, so nothing of yours is replaced.")
 
 
 def _chat_template(model_dir: Path) -> str | None:

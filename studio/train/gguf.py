@@ -44,13 +44,20 @@ def convert(model_dir: Path, out_dir: Path, quant: str = "f16", model_name: str 
         done = subprocess.run(cmd, cwd=script.parent, env=_converter_env(), capture_output=True, text=True)
         if done.returncode != 0:
             raise GGUFError(_explain(done.stdout + done.stderr, done.returncode))
-        with partial.open("rb") as handle:
-            if handle.read(4) != b"GGUF":
-                raise GGUFError("The converter finished but wrote no GGUF file; nothing was exported.")
+        if _magic(partial) != b"GGUF":
+            raise GGUFError("The converter finished but wrote no GGUF file; nothing was exported.")
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)  # a failure (or Ctrl-C) never leaves a half-written file
     return target
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4)
+    except FileNotFoundError:
+        return b""
 
 
 def _converter_env() -> dict[str, str]:

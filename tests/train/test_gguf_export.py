@@ -188,3 +188,17 @@ def test_train_tab_gguf_button_is_the_cli_twin(settings):
         h.export_gguf("any", "q4_0", None)
     with pytest.raises(gr.Error, match="no-such-run"):
         h.merge("no-such-run", None)
+
+
+def test_out_folder_holding_other_files_is_refused(settings, tmp_path):
+    """A merged export replaces its folder: a folder of someone's own files is never the target."""
+    run = create_run(settings, TrainConfig(dataset="d.jsonl"))
+    run.adapter_dir.mkdir(parents=True)
+    (run.adapter_dir / "adapter_config.json").write_text("{}")
+    mine = tmp_path / "Documents"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    for fmt in ("merged", "gguf"):
+        with pytest.raises(ExportError, match="not empty"):
+            export_run(settings, run.run_id, fmt, out_dir=mine)
+    assert (mine / "notes.txt").read_text() == "keep me"
