@@ -94,11 +94,13 @@ def write_run_files(out_dir: Path, system_prompt: str, chat_template: str | None
 
 
 # Ollama's Go template for ChatML: the same turns the model was trained on (<|im_start|>role ... <|im_end|>).
+# Ollama also keeps system messages in .Messages while collecting them into .System: skip them in the loop,
+# as Ollama's own ChatML templates do, or the system prompt would appear twice.
 CHATML_TEMPLATE = """{{- if .System }}<|im_start|>system
 {{ .System }}<|im_end|>
-{{ end }}{{- range .Messages }}<|im_start|>{{ .Role }}
+{{ end }}{{- range .Messages }}{{- if ne .Role "system" }}<|im_start|>{{ .Role }}
 {{ .Content }}<|im_end|>
-{{ end }}<|im_start|>assistant
+{{ end }}{{- end }}<|im_start|>assistant
 """
 
 
