@@ -1,4 +1,4 @@
-"""Commands: ``train --config FILE`` and ``runs list|show|stop|resume``.
+"""Commands: ``train --config FILE`` and ``runs list|show|stop|resume|push|export``.
 
 ``train`` and ``runs resume`` run in the foreground until the run ends; the exit code is 0 only when
 it succeeded. With ``--json`` the last line is one object: run_id, run_dir, state, train_runtime_s,
@@ -47,7 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--override-reason", default=None,
                       help="push although the release gate refuses; the reason is recorded in <run>/eval/overrides.jsonl")
     push.set_defaults(handler=_push)
-    for p in (lst, show, stop, resume, push):
+    export = sub.add_parser("export", help="Export a finished run as a merged model or GGUF (Ollama, llama.cpp, LM Studio).")
+    export.add_argument("run_id")
+    export.add_argument("--format", choices=("merged", "gguf"), default="merged", dest="fmt")
+    export.add_argument("--quant", choices=("f16", "q8_0"), default="f16", help="GGUF precision (default f16)")
+    export.add_argument("--out", default=None,
+                        help="output folder (default <run>/merged, or <run>/export/gguf-<quant>)")
+    export.set_defaults(handler=_export)
+    for p in (lst, show, stop, resume, push, export):
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -206,4 +213,21 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     except ExportError as exc:
         raise CommandError(str(exc), 1) from None
     emit(args, {"run_id": args.run_id, "url": url}, f"pushed {args.run_id} to {url}")
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    """With --json the last line is {"path", "bytes"}: the merged folder or the .gguf file."""
+    from pathlib import Path
+
+    from studio.cli import CommandError, emit, progress
+    from studio.train.export import ExportError, export_run
+    from studio.train.runs import RunNotFound
+
+    progress(f"exporting {args.run_id} as {args.fmt}{f' ({args.quant})' if args.fmt == 'gguf' else ''}…")
+    try:
+        result = export_run(settings, args.run_id, args.fmt, args.quant, Path(args.out).resolve() if args.out else None)
+    except (ExportError, RunNotFound) as exc:
+        raise CommandError(str(exc), 1) from None
+    emit(args, result.to_dict(), f"{result.path} ({result.bytes / 1e6:.1f} MB)")
     return 0

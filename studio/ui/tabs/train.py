@@ -182,13 +182,23 @@ class TrainHandlers:
 
     # --- export ---
     def merge(self, run_id: str, request: gr.Request = None) -> str:
+        """Twin of ``runs export RUN --format merged``."""
+        return self._export(run_id, "merged", "f16", request)
+
+    def export_gguf(self, run_id: str, quant: str, request: gr.Request = None) -> str:
+        """Twin of ``runs export RUN --format gguf --quant Q``: model.gguf, Modelfile and a llama.cpp script."""
+        return self._export(run_id, "gguf", quant or "f16", request)
+
+    def _export(self, run_id: str, fmt: str, quant: str, request: gr.Request | None) -> str:
         self.ctx.require_admin(request)
-        from studio.train.export import merge_adapter
+        from studio.train.export import export_run
 
         try:
-            return f"Merged model saved to `{merge_adapter(self.settings, run_id)}`."
+            result = export_run(self.settings, run_id, fmt, quant)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
+        what = "Merged model" if fmt == "merged" else f"GGUF ({quant}) with an Ollama Modelfile and run-llama-cpp.sh"
+        return f"{what} saved to `{result.path}` ({result.bytes / 1e6:.0f} MB)."
 
     def push(self, run_id: str, repo_id: str, private: bool, merged: bool, token: str, override: str = "",
              request: gr.Request = None):
@@ -286,7 +296,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     from studio.train.progress import HISTORY_HEADERS
 
     history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Run history", elem_id="train-history")
-    with gr.Accordion("Export: merge or push to the Hub", open=False, elem_id="train-export"):
+    with gr.Accordion("Export: merge, GGUF, or push to the Hub", open=False, elem_id="train-export"):
         with gr.Row():
             repo = gr.Textbox(label="Hub repo (owner/name)", elem_id="train-export-repo")
             private = gr.Checkbox(True, label="Private", elem_id="train-export-private")
@@ -298,6 +308,8 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
                               elem_id="train-export-override")
         with gr.Row():
             merge_btn = gr.Button("Merge adapter into full model", elem_id="train-merge")
+            quant = gr.Dropdown(["f16", "q8_0"], value="f16", label="GGUF precision", elem_id="train-gguf-quant")
+            gguf_btn = gr.Button("Export GGUF (Ollama, llama.cpp)", elem_id="train-gguf")
             push_btn = gr.Button("Push to Hub", elem_id="train-push")
         export_md = gr.Markdown(elem_id="train-export-message")
     timer = gr.Timer(REFRESH_S)
@@ -314,6 +326,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     stop.click(h.stop, run_dd, message, api_name="stop_training")
     resume.click(h.resume, run_dd, [run_dd, message], api_name="resume_training")
     merge_btn.click(h.merge, run_dd, export_md, api_name="export_merge")
+    gguf_btn.click(h.export_gguf, [run_dd, quant], export_md, api_name="export_gguf")
     arena_round.click(h.arena_round, run_dd, message, api_name="arena_round")
     push_btn.click(h.push, [run_dd, repo, private, merged, token, override], [export_md, token], api_name="export_push",
                    concurrency_id="model")
