@@ -137,6 +137,8 @@ def stream_battle(settings: Settings, battle_id: str) -> Iterator[tuple[str, str
         yield update.texts
         if update.answers is not None:
             a, b = update.answers
+            if a.error or b.error:  # a hosted model failed: its side shows why; no vote on half a battle
+                raise ArenaError(f"One model could not answer: {a.error or b.error} Regenerate to try again.")
             votes.finish_battle(battle_id, a.text, b.text, a.safety.to_dict(), b.safety.to_dict())
 
 

@@ -67,7 +67,8 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def finished_run_or_base(ref: str, settings: Settings) -> str:
-    """``ref`` when anyone may choose it: 'base' or a finished run's id, never a folder or a Hub id.
+    """``ref`` when anyone may choose it: 'base', a finished run's id or a registered ``remote:<name>``,
+    never a folder or a Hub id.
 
     Raters reach generation through the app's API; a path or Hub id would make the server load (and
     keep) any model they name, once per spelling.
@@ -75,6 +76,13 @@ def finished_run_or_base(ref: str, settings: Settings) -> str:
     ref = (ref or "base").strip()
     if ref == "base":
         return ref
+    if ref.startswith("remote:"):  # a hosted model an admin registered: it loads nothing here
+        from studio.models.remote import RemoteError, get_remote
+
+        try:
+            return get_remote(ref, settings).ref
+        except RemoteError as exc:
+            raise ModelLoadError(str(exc)) from None
     if _RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
         return ref
     raise ModelLoadError(f"{ref[:60]!r} is not a model you can choose: pick 'base' or a finished run from the list.")
