@@ -202,8 +202,9 @@ def _reveal_text(result: dict) -> str:
 
 
 def _admin_panels(ctx: AppContext) -> None:
-    from studio.ui.tabs import raters_admin
+    from studio.ui.tabs import raters_admin, remote_admin
     from studio.ui.tabs.arena_admin import build_admin
 
     build_admin(ctx)
     raters_admin.build(ctx)
+    remote_admin.build(ctx)
