@@ -210,7 +210,7 @@ def provider_message(exc: BaseException, key: str | None = None) -> str:
     if kind == "OfflineModeIsEnabled":  # huggingface_hub blocks every request it makes, not only the Hub's
         detail = "HF_HUB_OFFLINE=1 is set, which stops huggingface_hub from making any request; unset it to use hosted models"
     elif "Timeout" in kind or isinstance(exc, TimeoutError):
-        detail = f"no answer within {kind_timeout(exc)}"
+        detail = f"no answer within the timeout (STUDIO_REMOTE_TIMEOUT_S) [{kind}]"
     else:
         detail = str(exc) or kind
     if key:
@@ -220,6 +220,3 @@ def provider_message(exc: BaseException, key: str | None = None) -> str:
         detail = detail[: MAX_MESSAGE_CHARS - 1] + "…"
     return f"HTTP {status}: {detail}" if status and not detail.startswith(f"{status}") else detail
 
-
-def kind_timeout(exc: BaseException) -> str:
-    return f"the timeout (STUDIO_REMOTE_TIMEOUT_S) [{type(exc).__name__}]"
