@@ -168,7 +168,10 @@ def stream_remote(ref: str, messages: list[dict], gen: GenerationSettings, setti
         for chunk in stream:
             usage = getattr(chunk, "usage", None) or usage
             delta = chunk.choices[0].delta.content if chunk.choices else None
-            if delta:
+            if _replaces(chunk):  # another studio's guard replaced what it streamed: show its safe text instead
+                text = delta or ""
+                yield text
+            elif delta:
                 text += delta
                 pieces += 1
                 yield text
@@ -185,6 +188,11 @@ def stream_remote(ref: str, messages: list[dict], gen: GenerationSettings, setti
         if getattr(usage, "prompt_tokens", None):
             stats["prompt_tokens"] = int(usage.prompt_tokens)
         stats["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def _replaces(chunk) -> bool:
+    extra = chunk.get("safety") if isinstance(chunk, dict) else None  # a studio's non-standard field
+    return isinstance(extra, dict) and bool(extra.get("replaced_streamed_text"))
 
 
 def generate_remote(ref: str, messages: list[dict], gen: GenerationSettings, settings: Settings) -> tuple[str, int, float]:

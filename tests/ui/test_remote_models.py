@@ -43,6 +43,8 @@ class _Provider(BaseHTTPRequestHandler):
         if self.path.startswith("/slow/"):
             time.sleep(SLOW_S)
             return self._send(200, {"choices": []})
+        if self.path.startswith("/replaced/"):
+            return self._stream([{"content": "Take twice the"}, {"content": " dose"}], "Please ask your prescriber.")
         if self.path.startswith("/429/"):
             return self._send(429, {"error": {"message": "Rate limit reached for llama-8b: 10 requests per minute."}})
         return self._send(500, {"error": "The upstream GPU worker crashed (request id 42)."})
@@ -57,6 +59,17 @@ class _Provider(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             pass  # the client gave up (the slow case): nothing to answer
+
+    def _stream(self, deltas: list[dict], safe: str) -> None:
+        """SSE as another studio sends it when its output guard replaces a streamed reply."""
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "system_fingerprint": ""}
+        events = [{**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+        events.append({**chunk, "choices": [{"index": 0, "delta": {"content": safe}, "finish_reason": "content_filter"}],
+                       "safety": {"replaced_streamed_text": True}})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write("".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n")
 
     def log_message(self, *args) -> None:
         pass
@@ -82,7 +95,7 @@ def studio(tmp_path_factory, embedded_model_dir):
         env.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
         # remote:self reads each chunk of a CPU generation: a longer timeout than the faulty providers get
         remote.add_remote(settings, "self", f"{url}/v1", "base", KEY_ENV)
-        for name in ("429", "500", "slow"):
+        for name in ("429", "500", "slow", "replaced"):
             remote.add_remote(settings, f"bad{name}", f"{fault}/{name}/v1", "llama-8b", KEY_ENV)
         yield settings, url, key, collected
     server.shutdown()
@@ -173,6 +186,12 @@ def test_a_failing_provider_stays_on_its_side_with_its_message(studio, name, sai
     assert __import__("re").search(said, b.error), b.error
     assert final.texts[1].startswith(ERROR_MARK) and b.to_dict()["error"] == b.error
     assert time.monotonic() - started < 120  # generous: the point is that it returns at all
+
+
+def test_a_reply_another_studio_replaced_mid_stream_is_shown_replaced(studio):
+    settings, *_ = studio
+    texts = list(remote.stream_remote("remote:badreplaced", [{"role": "user", "content": ASK}], FEW, settings))
+    assert texts[:2] == ["Take twice the", "Take twice the dose"] and texts[-1] == "Please ask your prescriber."
 
 
 def test_a_prompt_set_keeps_a_remote_failure_on_its_side(studio):
