@@ -224,10 +224,15 @@ def test_an_arena_battle_with_a_failing_provider_is_not_voted(studio):
     settings, *_ = studio
     arena.ArenaConfig(models=["base", "remote:bad500"], max_new_tokens=6).save(settings)
     battle = arena.start_battle(settings, ASK, "Dr. Rivera")
-    with pytest.raises(arena.ArenaError, match="upstream GPU worker crashed"):
-        list(arena.stream_battle(settings, battle["id"]))
+    texts = []
+    with pytest.raises(arena.SideFailed, match="upstream GPU worker crashed"):
+        for pair in arena.stream_battle(settings, battle["id"]):
+            texts.append(pair)
+    side = ["base", "remote:bad500"].index(battle["model_b"])  # the failing model's side shows its message
+    assert "upstream GPU worker crashed" in texts[-1][side] and texts[-1][1 - side].strip()
     with pytest.raises(arena.ArenaError):
         arena.vote(settings, battle["id"], "a", "Dr. Rivera")
+    arena.regenerate(settings, battle["id"])  # not voted on: a retry is allowed
 
 
 def test_the_report_card_of_base_against_remote_self(studio, tmp_path):
