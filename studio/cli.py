@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "studio.rag.cli",
     "studio.safety.cli",
     "studio.api.cli",
+    "studio.models.remote_cli",
 ]
 
 

@@ -101,6 +101,9 @@ class Settings:
     max_generation_s: int = 180
     # Requests per minute that one API key may make to /v1/... (a token bucket; STUDIO_API_RATE_PER_MIN).
     api_rate_per_min: int = 30
+    # Remote models (remote:<name>, studio.models.remote): seconds to wait for a connection and for each
+    # read of a hosted model's stream before that side fails with a timeout (STUDIO_REMOTE_TIMEOUT_S).
+    remote_timeout_s: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +136,7 @@ class Settings:
             model_cache_mb=_int(env, "STUDIO_MODEL_CACHE_MB", 8192, low=0, high=10**7),
             max_generation_s=_int(env, "STUDIO_MAX_GENERATION_S", 180, low=1, high=86_400),
             api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
+            remote_timeout_s=_int(env, "STUDIO_REMOTE_TIMEOUT_S", 60, low=1, high=3_600),
         )
 
     def with_(self, **changes) -> Settings:

@@ -34,6 +34,10 @@ class ArenaError(ValueError):
     pass
 
 
+class SideFailed(ArenaError):
+    """A hosted model (``remote:<name>``) could not answer: its side shows why; the battle can be regenerated."""
+
+
 class CrisisPrompt(ArenaError):
     """The crisis gate fired: no battle, no model call; show ``response`` (the fixed template)."""
 
@@ -133,6 +137,8 @@ def stream_battle(settings: Settings, battle_id: str) -> Iterator[tuple[str, str
         yield update.texts
         if update.answers is not None:
             a, b = update.answers
+            if a.error or b.error:  # a hosted model failed: its side shows why; no vote on half a battle
+                raise SideFailed(f"One model could not answer: {a.error or b.error} Regenerate to try again.")
             votes.finish_battle(battle_id, a.text, b.text, a.safety.to_dict(), b.safety.to_dict())
 
 

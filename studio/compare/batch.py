@@ -80,11 +80,14 @@ def table_rows(records: list[dict], width: int = 160) -> list[list[str]]:
     def short(text: str) -> str:
         return text if len(text) <= width else text[: width - 1] + "…"
 
+    def shown(answer: dict) -> str:  # a hosted model that failed shows why, on its side only
+        return f"⚠️ {answer['error']}" if answer.get("error") else answer["text"]
+
     def flags(answer: dict) -> str:
         return ", ".join(answer["safety"].get("flags") or []) or "—"
 
     return [
-        [short(r["prompt"]), r.get("category", ""), short(r["a"]["text"]), flags(r["a"]), short(r["b"]["text"]), flags(r["b"])]
+        [short(r["prompt"]), r.get("category", ""), short(shown(r["a"])), flags(r["a"]), short(shown(r["b"])), flags(r["b"])]
         for r in records
     ]
 

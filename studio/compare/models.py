@@ -1,4 +1,4 @@
-"""Which models can be compared: ``base``, every succeeded training run, or any hub id / path."""
+"""Which models can be compared: ``base``, every succeeded training run, registered remote models, or any hub id / path."""
 
 from __future__ import annotations
 
@@ -48,4 +48,15 @@ def _scan_runs(runs_dir: Path) -> list[str]:
 
 
 def model_choices(settings: Settings) -> list[str]:
-    return ["base", *succeeded_runs(settings)]
+    """``base``, the finished runs, then the registered hosted models (``remote:<name>``)."""
+    return ["base", *succeeded_runs(settings), *_remotes(settings)]
+
+
+def _remotes(settings: Settings) -> list[str]:
+    from studio.models.remote import remote_choices
+
+    try:
+        return remote_choices(settings)
+    except (OSError, ValueError) as exc:  # a damaged registry must not take the model lists down
+        log.warning("The remote model registry could not be read (%s)", exc)
+        return []

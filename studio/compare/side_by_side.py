@@ -8,6 +8,7 @@ as two generations side by side, each in its own thread, merged into one stream 
 
 Every prompt passes the crisis gate first (urgent: both sides show the fixed crisis template and
 no model is called) and every answer passes the output guard; its flags travel with the answer.
+A hosted model (``remote:<name>``) on either side: see ``studio.compare.remote_pair``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from studio.models.generate import GenerationSettings, _StopOnEvent, build_messages, encode_chat
 from studio.models.loader import BASE_ADAPTER, LoadedModel, ModelRef, model_cache, resolve
+from studio.models.remote import is_remote
 from studio.safety import CrisisCheck, TurnSafety, answer_safety, crisis_safety, gate_turn
 from studio.settings import Settings
 
@@ -37,6 +39,7 @@ class Answer:
     safety: TurnSafety
     new_tokens: int = 0
     seconds: float = 0.0
+    error: str = ""  # a remote model's failure (timeout, 429, 5xx), with the provider's message
 
     @property
     def tokens_per_s(self) -> float:
@@ -50,6 +53,7 @@ class Answer:
             "new_tokens": self.new_tokens,
             "seconds": round(self.seconds, 3),
             "tokens_per_s": self.tokens_per_s,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -81,6 +85,11 @@ def stream_pair(
     gate = gate_turn(prompt, settings, history)
     if gate.crisis:
         yield _crisis_update(model_a, model_b, gate)
+        return
+    if is_remote(model_a) or is_remote(model_b):  # hosted models answer over HTTP, each side in its own thread
+        from studio.compare.remote_pair import stream_mixed
+
+        yield from stream_mixed((model_a, model_b), messages, gen, settings, gate, _seeds(gen))
         return
     refs = (resolve_ref(model_a, settings), resolve_ref(model_b, settings))
     mode = BATCHED if shares_weights(*refs) else PARALLEL
@@ -183,6 +192,27 @@ class _Job:
 
 
 def _run(jobs: list[_Job], labels: tuple[str, str], gate: CrisisCheck, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
+    yield from relay(jobs, mode, sink, stop)
+    answers = []
+    for job in jobs:
+        for row in range(len(job.refs)):
+            text = job.streamer.text(row).strip()
+            answers.append(
+                Answer(
+                    model=labels[job.row_offset + row],
+                    text=text,
+                    safety=answer_safety(text, gate),
+                    new_tokens=len(job.streamer.tokens[row]),
+                    seconds=job.streamer.seconds(row),
+                )
+            )
+    yield PairUpdate((answers[0].text, answers[1].text), "done", mode, (answers[0], answers[1]))
+
+
+def relay(jobs: list, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
+    """Start the jobs and yield both texts as they grow until every job ended; a job's failure is raised.
+
+    -> the last texts. A job has ``thread`` and ``failure`` and sends ("text", row, text) / ("end", row, None)."""
     texts = ["", ""]
     for job in jobs:
         job.thread.start()
@@ -202,17 +232,4 @@ def _run(jobs: list[_Job], labels: tuple[str, str], gate: CrisisCheck, mode: str
     failure = next((job.failure for job in jobs if job.failure is not None), None)
     if failure is not None:
         raise CompareError(f"Generation failed: {failure}") from failure
-    answers = []
-    for job in jobs:
-        for row in range(len(job.refs)):
-            text = job.streamer.text(row).strip()
-            answers.append(
-                Answer(
-                    model=labels[job.row_offset + row],
-                    text=text,
-                    safety=answer_safety(text, gate),
-                    new_tokens=len(job.streamer.tokens[row]),
-                    seconds=job.streamer.seconds(row),
-                )
-            )
-    yield PairUpdate((answers[0].text, answers[1].text), "done", mode, (answers[0], answers[1]))
+    return texts

@@ -156,6 +156,8 @@ def _eval_loss(models: list[str], settings: Settings, say) -> dict:
     from studio.compare.side_by_side import CompareError
 
     pair = (models[0], models[-1])
+    if any(m.startswith("remote:") for m in pair):  # a hosted model's server gives no token losses
+        return {"error": "Eval loss needs the weights; a remote model has none here."}
     try:
         split = split_for(pair, None, None, None, settings)
         say(f"eval loss on the held-out split of {split.dataset}…")

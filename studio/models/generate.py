@@ -12,12 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from studio.models.errors import GenerationError  # noqa: F401 - callers import it from here too
 from studio.models.loader import LoadedModel, ModelRef, model_cache, resolve
 from studio.settings import Settings
-
-
-class GenerationError(ValueError):
-    pass
 
 
 @dataclass

@@ -66,7 +66,8 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
 
 
 def finished_run_or_base(ref: str, settings: Settings) -> str:
-    """``ref`` when anyone may choose it: 'base' or a finished run's id, never a folder or a Hub id.
+    """``ref`` when anyone may choose it: 'base', a finished run's id or a registered ``remote:<name>``,
+    never a folder or a Hub id.
 
     Raters reach generation through the app's API; a path or Hub id would make the server load (and
     keep) any model they name, once per spelling.
@@ -74,6 +75,13 @@ def finished_run_or_base(ref: str, settings: Settings) -> str:
     ref = (ref or "base").strip()
     if ref == "base":
         return ref
+    if ref.startswith("remote:"):  # a hosted model an admin registered: it loads nothing here
+        from studio.models.remote import RemoteError, get_remote
+
+        try:
+            return get_remote(ref, settings).ref
+        except RemoteError as exc:
+            raise ModelLoadError(str(exc)) from None
     if RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
         return ref
     raise ModelLoadError(f"{ref[:60]!r} is not a model you can choose: pick 'base' or a finished run from the list.")

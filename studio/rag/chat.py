@@ -115,12 +115,16 @@ def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
 def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str, gate, stats: dict | None = None):
     from studio.models.generate import stream_chat
     from studio.models.loader import model_cache, resolve
+    from studio.models.remote import is_remote, stream_remote
     from studio.safety import check_reply, finish_reply
 
-    if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
-        yield ChatUpdate("", sources, safety, status="loading", notice=notice)
+    if is_remote(model_ref):  # a hosted model answers over HTTP; the gate and the guard around it are the same
+        stream = stream_remote(model_ref, messages, gen, settings, stats)
+    else:
+        if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
+            yield ChatUpdate("", sources, safety, status="loading", notice=notice)
+        stream = stream_chat(model_ref, messages, gen, settings, stats)
     text = ""
-    stream = stream_chat(model_ref, messages, gen, settings, stats)
     try:
         for text in stream:
             if check_reply(text, partial=True).violation:

@@ -138,7 +138,7 @@ def export_run(settings: Settings, run_id: str, fmt: str = "merged", quant: str 
 def _export_gguf(settings: Settings, run: Run, target: Path, quant: str) -> Path:
     """Merge into a scratch folder inside ``target``, convert, write the run files, drop the scratch."""
     from studio.models.generate import GenerationSettings
-    from studio.rag.chat import load_system_prompt
+    from studio.models.system_prompt import load_system_prompt
     from studio.train.gguf import convert, write_run_files
 
     scratch = target / ".merged"

@@ -39,6 +39,8 @@ def answer_info(answer) -> str:
     speed = f"{answer.new_tokens} tokens · {answer.tokens_per_s} tokens/s" if answer.safety.model_called else "no model call"
     flags = describe_flags(answer.safety.to_dict())
     icon = "⚠️" if flags != "no safety flags" else "✅"
+    if getattr(answer, "error", ""):  # a hosted model failed on this side only
+        return f"**{answer.model}** · ❌ {answer.error}"
     return f"**{answer.model}** · {speed}\n\n{icon} {flags}"
 
 
@@ -104,8 +106,8 @@ def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
                 elif update.answers is None:
                     yield update.texts[0], update.texts[1], "…", "…"
                 else:
-                    first, second = update.answers
-                    yield first.text, second.text, answer_info(first), answer_info(second)
+                    first, second = update.answers  # a failed hosted side shows its error as its text
+                    yield update.texts[0], update.texts[1], answer_info(first), answer_info(second)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
