@@ -25,35 +25,10 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 def model_choices(settings) -> list[tuple[str, str]]:
-    """(label, model ref): 'base' plus every run that finished training, as the runs module orders them."""
-    runs: list[tuple[str, str]] = []
-    try:
-        from studio.train.runs import list_runs
+    """(label, model ref): the studio's one list (studio.compare.models)."""
+    from studio.compare.models import model_options
 
-        for run in list_runs(settings):
-            state = _field(run, "state") or _field(_field(run, "status") or {}, "state")
-            run_id = _field(run, "run_id") or _field(run, "id")
-            if state == "succeeded" and run_id:
-                name = _field(run, "run_name")
-                runs.append((f"{name} ({run_id})" if name and name != run_id else str(run_id), str(run_id)))
-    except ImportError:
-        runs = [(run_id, run_id) for run_id in _scan_runs(settings)]
-    return [("base", "base")] + [r for r in runs if r[1] != "base"]
-
-
-def _field(obj, name: str):
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _scan_runs(settings) -> list[str]:
-    from studio.util.io import read_json
-
-    if not settings.runs_dir.is_dir():
-        return []
-    return sorted(
-        d.name for d in settings.runs_dir.iterdir()
-        if (read_json(d / "status.json", {}) or {}).get("state") == "succeeded" and (d / "adapter").is_dir()
-    )
+    return model_options(settings)
 
 
 def sources_message(sources) -> dict:
