@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from studio.compare.models import model_choices
 from studio.compare.raters import RaterError, clean_name
 from studio.compare.side_by_side import stream_pair
-from studio.compare.store import WINNERS, StoreError, VoteStore
+from studio.compare.votes import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
 from studio.models.system_prompt import load_system_prompt
 from studio.safety import gate_turn
@@ -179,7 +179,7 @@ def import_jsonl(settings: Settings, path) -> dict:
     """Add the votes of an exported file; votes already stored are skipped. Nothing is added on a bad line."""
     from pathlib import Path
 
-    from studio.compare.store import validate_vote
+    from studio.compare.votes import validate_vote
 
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()

@@ -18,8 +18,8 @@ NEW_PROMPTS = EXAMPLES_DIR / "probe-set.jsonl"
 
 
 def start_round(settings: Settings, run_id: str, new_prompts: int = 20) -> dict:
-    from studio.train.data import load_pairs
     from studio.train.runs import RunNotFound, load_run
+    from studio.train.training_data import load_pairs
 
     try:
         run = load_run(settings, run_id)

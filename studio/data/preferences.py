@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.compare.store import WINNERS
+from studio.compare.votes import WINNERS
 from studio.settings import Settings
 
 VOTE_REQUIRED = ("prompt", "response_a", "response_b", "winner")
@@ -124,7 +124,7 @@ def read_store_votes(settings: Settings) -> list[dict]:
     """The vote store's votes (excluded raters left out), with their ids, the battle's system prompt and the
     raters' better answers from the arena (``studio.compare.feedback``; rejected ones are left out)."""
     from studio.compare.feedback import open_store, repairs_by_battle
-    from studio.compare.store import EXCLUDED
+    from studio.compare.votes import EXCLUDED
 
     store = open_store(settings)
     with store.connect() as conn:

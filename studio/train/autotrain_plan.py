@@ -252,14 +252,14 @@ class AutoTrainPlan:
 def build_plan(config: TrainConfig, settings: Settings, run_id: str | None = None) -> AutoTrainPlan:
     """Load and split the data, resolve the preset, count the steps and map the params (no files written)."""
     from studio.data.export import split
-    from studio.train.data import load_conversations
     from studio.train.presets import resolve_preset
+    from studio.train.training_data import load_training_conversations
 
     hardware = config.autotrain.hardware
     base_model, tok_source = _base_for(config, settings, hardware)
-    _, convs = load_conversations(config.dataset, settings, config.region)
+    _, convs = load_training_conversations(config.dataset, settings, config.region)
     if config.eval_dataset:
-        train, (_, valid) = convs, load_conversations(config.eval_dataset, settings, config.region)
+        train, (_, valid) = convs, load_training_conversations(config.eval_dataset, settings, config.region)
     else:
         train, valid = split(convs, config.eval_fraction, config.seed)
     local_dir = tok_source if tok_source and not catalog.is_spaces(hardware) else None
@@ -308,7 +308,7 @@ def _lengths(tok_source: str | None, convs: list[list[dict]], settings: Settings
 
 def autotrain_preview(config: TrainConfig, settings: Settings) -> str:
     """The YAML the run would use, with the step count and every adjustment as comments (for the Train tab)."""
-    from studio.train.data import DatasetProblem
+    from studio.train.training_data import DatasetProblem
 
     data_dir = "<run folder>/autotrain/data"
     try:

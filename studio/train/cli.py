@@ -123,9 +123,9 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 def _jobs_plan(args: argparse.Namespace, settings: Settings, config) -> int:
     """The confirmation twin of the Train tab: show the estimate; without --yes nothing is launched."""
     from studio.cli import CommandError, emit
-    from studio.train.data import DatasetProblem
     from studio.train.hf_jobs import default_api
     from studio.train.hf_jobs_plan import JobsError, build_plan
+    from studio.train.training_data import DatasetProblem
 
     try:
         plan = build_plan(config, settings, default_api())

@@ -158,7 +158,7 @@ def job_arguments(run: Run, config: TrainConfig, settings: Settings, data_repo: 
 def make_bundle(folder: Path, config: TrainConfig, settings: Settings) -> None:
     """``code/studio`` (the sources), ``config.yaml`` (backend trl, data paths inside the bundle) and ``data/``."""
     import studio
-    from studio.train.data import resolve_dataset
+    from studio.train.training_data import resolve_dataset
 
     source = Path(studio.__file__).parent
     shutil.copytree(source, folder / "code" / "studio", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "ui"))

@@ -114,7 +114,7 @@ def model_billions(base_model: str) -> float:
 
 def dataset_tokens(config: TrainConfig, settings: Settings) -> int:
     """Tokens trained, estimated as the text's characters / 4 times the passes (or steps x batch)."""
-    from studio.train.data import resolve_dataset
+    from studio.train.training_data import resolve_dataset
 
     path = resolve_dataset(config.dataset, settings)
     chars, rows = 0, 0

@@ -84,8 +84,8 @@ class TrainingManager:
         when init_adapter names no usable run or one trained on another base, and TrainingBusy when
         another run is active.
         """
-        from studio.train.data import preflight
         from studio.train.preference import init_adapter_run
+        from studio.train.training_data import preflight
 
         preflight(config.dataset, self.settings, config.eval_dataset, config.region, config.method)
         init_adapter_run(config, self.settings)  # ConfigError naming both bases when the adapter does not fit

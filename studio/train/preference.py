@@ -14,8 +14,8 @@ from pathlib import Path
 
 from studio.settings import Settings
 from studio.train.config import ConfigError, TrainConfig
-from studio.train.data import DataStats, load_pairs
 from studio.train.runs import Run, RunNotFound, load_run
+from studio.train.training_data import DataStats, load_pairs
 
 
 # --- init_adapter -----------------------------------------------------------------------------------

@@ -89,12 +89,12 @@ def dataset_summary(settings: Settings, ref: str | None, method: str = "sft") ->
     """(trainable, Markdown): example count and warnings, or the errors that block training."""
     from studio.data.schema import DataError
     from studio.data.validate import validate_path
-    from studio.train.data import DatasetProblem, resolve_dataset
+    from studio.train.training_data import DatasetProblem, resolve_dataset
 
     if not ref:
         return False, "Choose a stored dataset (Dataset tab) or type a JSONL path."
     if method == "dpo":
-        from studio.train.data import load_pairs
+        from studio.train.training_data import load_pairs
 
         try:
             return True, f"✅ {len(load_pairs(ref, settings)[1])} preference pairs, no errors."

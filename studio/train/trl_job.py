@@ -24,9 +24,9 @@ from typing import Any
 from studio.data.export import split
 from studio.settings import Settings
 from studio.train.config import TrainConfig
-from studio.train.data import DataStats, load_conversations, tokenize_all
 from studio.train.faults import explain_failure, lora_b_all_zero
 from studio.train.runs import Run, utc_now
+from studio.train.training_data import DataStats, load_training_conversations, tokenize_all
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 30
@@ -191,7 +191,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     if config.method == "dpo":
         data_path, train_rows, eval_rows = pair_datasets(config, settings, stats)
     else:
-        data_path, convs = load_conversations(config.dataset, settings, config.region)
+        data_path, convs = load_training_conversations(config.dataset, settings, config.region)
     tokenizer, model = _load_model(base_dir, chosen, settings)
     if init is not None:
         model = with_init_adapter(model, init)
@@ -279,7 +279,7 @@ def _load_model(base_dir: str, chosen: dict, settings: Settings):
 
 def _datasets(config: TrainConfig, settings: Settings, tokenizer, convs, stats: DataStats):
     if config.eval_dataset:
-        train, held = convs, load_conversations(config.eval_dataset, settings, config.region)[1]
+        train, held = convs, load_training_conversations(config.eval_dataset, settings, config.region)[1]
     else:
         train, held = split(convs, config.eval_fraction, config.seed)
     stats.conversations, stats.eval_conversations = len(train), len(held)

@@ -26,10 +26,10 @@ SCHEDULERS = ["cosine", "linear", "constant", "constant_with_warmup"]
 def _errors():
     """The core's user-facing errors, imported lazily (no torch at tab import time)."""
     from studio.train.config import ConfigError
-    from studio.train.data import DatasetProblem
     from studio.train.export import ExportError
     from studio.train.manager import TrainingBusy
     from studio.train.runs import RunNotFound
+    from studio.train.training_data import DatasetProblem
 
     return (ConfigError, DatasetProblem, ExportError, TrainingBusy, RunNotFound, ValueError)
 

@@ -40,9 +40,9 @@ class JobsHandlers:
 
     def estimate(self, raw: dict, request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
-        from studio.train.data import DatasetProblem
         from studio.train.hf_jobs import default_api
         from studio.train.hf_jobs_plan import JobsError, build_plan
+        from studio.train.training_data import DatasetProblem
 
         try:
             return build_plan(self.h.config(raw), self.settings, default_api()).summary()

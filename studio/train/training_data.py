@@ -63,7 +63,7 @@ def validation_errors(path: Path, region: str = "US") -> list[str]:
     return [issue.message for issue in report.errors]
 
 
-def load_conversations(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[list[dict]]]:
+def load_training_conversations(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[list[dict]]]:
     """Resolve, validate (refusing with the reasons) and read the conversations' message lists.
 
     Placeholders such as ``{crisis_line}`` are rendered for ``region`` (default: the studio's).
@@ -87,7 +87,7 @@ def preflight(ref: str, settings: Settings, eval_ref: str | None = None, region:
     """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows).
 
     ``method`` dpo reads preference pairs (prompt/chosen/rejected) instead of conversations."""
-    load = load_pairs if method == "dpo" else load_conversations
+    load = load_pairs if method == "dpo" else load_training_conversations
     path, rows = load(ref, settings, region)
     if eval_ref:
         load(eval_ref, settings, region)
