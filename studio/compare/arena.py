@@ -23,6 +23,7 @@ from studio.compare.store import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
 from studio.safety import gate_turn
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.io import atomic_write_json, read_json
 
 DEFAULT_SYSTEM = (
@@ -35,7 +36,7 @@ VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad":
 MAX_COMMENT_CHARS = 2000
 
 
-class ArenaError(ValueError):
+class ArenaError(UserError, ValueError):
     pass
 
 

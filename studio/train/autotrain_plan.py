@@ -21,6 +21,7 @@ import yaml
 
 from studio.settings import Settings
 from studio.train.config import TrainConfig
+from studio.util.errors import UserError
 
 AUTOTRAIN_VERSION = "0.8.36"
 LOCAL_PROJECT = "project"  # output folder inside the run's work dir (AutoTrain: alphanumeric and hyphens)
@@ -32,7 +33,7 @@ QUANT = {"none": None, "4bit": "int4", "8bit": "int8"}
 PRECISION = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
 
 
-class AutoTrainPlanError(ValueError):
+class AutoTrainPlanError(UserError, ValueError):
     """The config cannot train usefully with AutoTrain; the message says what to change."""
 
 

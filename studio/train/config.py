@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from studio.util.errors import UserError
+
 BACKENDS = ("trl", "autotrain")
 METHODS = ("sft", "dpo")
 PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
@@ -27,7 +29,7 @@ MAX_BATCH = 1024  # examples per device step; larger only exhausts memory (the r
 _SECRET_KEYS = {"token", "hf_token", "password", "api_key"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Invalid training config; ``problems`` lists every issue found, each one actionable."""
 
     def __init__(self, problems: list[str]):

@@ -29,6 +29,7 @@ from studio.train.runs import (
     mark_interrupted,
     utc_now,
 )
+from studio.util.errors import UserError
 
 JobFunction = Callable[[Run, TrainConfig, Settings, threading.Event], str]
 
@@ -49,7 +50,7 @@ def _autotrain(run: Run, config: TrainConfig, settings: Settings, stop_event: th
 BACKENDS: dict[str, JobFunction] = {"trl": _trl, "autotrain": _autotrain}
 
 
-class TrainingBusy(RuntimeError):
+class TrainingBusy(UserError, RuntimeError):
     """A run is already active; the message names it."""
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from studio.settings import Settings
 from studio.train.config import TrainConfig
+from studio.util.errors import UserError
 from studio.util.io import append_jsonl, atomic_write_json, read_json
 from studio.util.redact import redact
 
@@ -43,7 +44,7 @@ FOREIGN_HEARTBEAT_TIMEOUT_S = 300
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 
-class RunNotFound(LookupError):
+class RunNotFound(UserError, LookupError):
     pass
 
 
