@@ -8,6 +8,7 @@ streaming one, and postprocesses the outputs), so every event, API call and tab,
 
 - a user error (``studio.util.errors.is_user_error``: ``gr.Error``, ``UserError`` and the named core
   classes) -> ``gr.Error`` with the same text, minus server paths, and no traceback;
+- a value a component cannot read (text in a number field) -> Gradio's description of it, as a message;
 - anything else -> logged once with its traceback under ``studio.ui.errors``, and the caller gets a
   plain "something went wrong" message instead of Gradio's generic one.
 
@@ -26,6 +27,7 @@ import gradio as gr
 from studio.util.errors import is_user_error, public_message
 
 log = logging.getLogger(__name__)
+MAX_INPUT_ERROR = 1000  # characters of a refused input's description (it quotes the value sent)
 CRASH_MESSAGE = "Something went wrong on the server (not something you did). The studio's log has the details."
 
 
@@ -59,7 +61,26 @@ def guard_app(demo: gr.Blocks, data_dir: Path | None) -> gr.Blocks:
             raise classify(exc, _event_name(demo, block_fn), data_dir) from exc
 
     demo.process_api = guarded
+    _guard_inputs(demo, data_dir)
     return demo
+
+
+def _guard_inputs(demo: gr.Blocks, data_dir: Path | None) -> None:
+    """A value the caller sent that a component cannot read (text in a number field, a history that is not
+    a list) is the caller's mistake: Gradio's own description of it, as a message (sweep A7)."""
+    preprocess = demo.preprocess_data
+
+    @functools.wraps(preprocess)
+    async def checked(*args, **kwargs):
+        try:
+            return await preprocess(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            text = str(exc) if len(str(exc)) <= MAX_INPUT_ERROR else str(exc)[:MAX_INPUT_ERROR] + "…"
+            raise gr.Error(public_message(text, data_dir), print_exception=False) from exc
+
+    demo.preprocess_data = checked
 
 
 def _event_name(demo: gr.Blocks, block_fn) -> str:

@@ -70,6 +70,9 @@ def test_user_mistakes_are_messages_without_tracebacks_or_paths(app, capfd, tmp_
     _no_server_path(imported, settings)
     # Gradio's own input checks are user errors too (sweep A2).
     assert "minimum value" in _refusal(rater, "hello", [], "base", False, "US", "", 0.0, 0.9, -5, 0, api_name="/chat")
+    # A value of the wrong type is the caller's mistake too, described rather than a generic error (sweep A7).
+    wrong = _refusal(rater, "hello", [], "base", False, "US", "", 0.0, 0.9, "abc", 0, api_name="/chat")
+    assert "abc" in wrong and "upstream" not in wrong
     assert "Traceback" not in capfd.readouterr().err
 
 
