@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import RATER_PASSWORD, _chatter, _rater, _start_studio
+from bench.load import RATER_PASSWORD, _chatter, _start_studio, run_users
 
 CHAT_MAX_TOKENS = 1024  # the /chat slider's maximum
 
@@ -77,14 +77,7 @@ def _phase(url: str, settings, raters: int, chatters: int, hostile: bool) -> dic
     for thread in side:
         thread.start()
     time.sleep(2.0 if hostile else 0.0)
-    users = [threading.Thread(target=_rater, args=(url, f"rater-{i:02d}", 1, results, lock)) for i in range(raters)]
-    users += [threading.Thread(target=_chatter, args=(url, f"chat-{i:02d}", 1, results, lock)) for i in range(chatters)]
-    started = time.perf_counter()
-    for thread in users:
-        thread.start()
-    for thread in users:
-        thread.join(timeout=1800)
-    wall = time.perf_counter() - started
+    wall = run_users(url, raters, chatters, results, lock)
     stop.set()
     for thread in side:
         thread.join(timeout=600)
