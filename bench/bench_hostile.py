@@ -26,9 +26,10 @@ def _spellings(settings) -> list[str]:
 
     folder = str(base_path("embedded", settings))
     runs = str(settings.runs_dir / "run-load")
-    return ["base", "BASE", " base ", "base/", "run-load", "run-load/", "./run-load", runs, runs + "/",
-            folder, folder + "/", folder + "/./", folder + "//", "/tmp", "../../etc", "gpt2",
-            "HuggingFaceTB/SmolLM2-135M-Instruct", "embedded"]
+    # The ones that must be refused first (a refusal costs no model time), then accepted variants.
+    return [folder, folder + "/", folder + "/./", folder + "//", runs, runs + "/", "/tmp", "../../etc", "gpt2",
+            "HuggingFaceTB/SmolLM2-135M-Instruct", "embedded", "BASE", "base/", "./run-load", "run-load/",
+            " base ", "base", "run-load"]
 
 
 def _hostile(url: str, kind: str, settings, stop: threading.Event, out: dict, lock: threading.Lock) -> None:
@@ -50,9 +51,14 @@ def _hostile(url: str, kind: str, settings, stop: threading.Event, out: dict, lo
         except Exception as exc:  # refusals are the expected outcome for most of these
             outcome = "refused" if type(exc).__name__ == "AppError" else f"failed: {exc}"
         with lock:
-            out.setdefault(f"{kind} {outcome}", 0)
-            out[f"{kind} {outcome}"] += 1
+            out[f"{kind} {outcome}"] = out.get(f"{kind} {outcome}", 0) + 1
+            if kind == "spellings":
+                out.setdefault("answered names" if outcome == "answered" else "refused names", set()).add(model.strip())
         i += 1
+
+
+def _short(name: str) -> str:
+    return name if not name.startswith("/") else ".../" + name.rstrip("/").rsplit("/", 1)[-1] + name[len(name.rstrip("/")):]
 
 
 def _rss_mb() -> float:
@@ -117,7 +123,9 @@ def main(raters: int = 4, chatters: int = 2) -> dict:
             "others' p50 without / with (s)": f"{plain['p50_s']:.1f} / {hostile['p50_s']:.1f}",
             "others' errors without / with": f"{len(plain['errors'])} / {len(hostile['errors'])}",
             "peak RSS without / with (MB)": f"{plain['peak_rss_mb']:.0f} / {hostile['peak_rss_mb']:.0f}",
-            "hostile requests": ", ".join(f"{k}: {v}" for k, v in sorted(hostile["hostile"].items())),
+            "hostile requests": ", ".join(f"{k}: {v}" for k, v in sorted(hostile["hostile"].items()) if "names" not in k),
+            "model names answered": ", ".join(sorted(_short(n) for n in hostile["hostile"].get("answered names", ()))),
+            "model names refused": len(hostile["hostile"].get("refused names", ())),
             "model bases loaded after": ", ".join(res["loaded_bases_after"]),
         },
         "notes": "Errors: " + ("; ".join((plain["errors"] + hostile["errors"])[:5]) or "none"),
