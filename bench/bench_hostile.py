@@ -53,7 +53,7 @@ def _hostile(url: str, kind: str, settings, stop: threading.Event, out: dict, lo
         with lock:
             out[f"{kind} {outcome}"] = out.get(f"{kind} {outcome}", 0) + 1
             if kind == "spellings":
-                out.setdefault("answered names" if outcome == "answered" else "refused names", set()).add(model.strip())
+                out.setdefault("answered names" if outcome == "answered" else "refused names", set()).add(repr(model))
         i += 1
 
 
