@@ -46,7 +46,8 @@ def is_user_error(exc: BaseException | None) -> bool:
 # An absolute POSIX path: starts with "/" not preceded by a word, dot, colon or slash (so URLs such as
 # https://988lifeline.org/chat and relative names such as runs/x are left alone); stops at whitespace,
 # quotes and brackets, which paths in our messages never contain unquoted.
-_ABS_PATH = re.compile(r"(?<![\w.~:/-])/[^\s'\"`<>|*?,;()\[\]{}]+")
+_PATH_START = r"(?<![\w.~:/-])"
+_ABS_PATH = re.compile(_PATH_START + r"/[^\s'\"`<>|*?,;()\[\]{}]+")
 _TRAILING = ".:"
 
 
@@ -82,6 +83,7 @@ def public_message(text: str, data_dir: Path | str | None = None) -> str:
     if not text:
         return text
     for root in _server_roots(Path(data_dir) if data_dir else None):
-        text = text.replace(root + "/", "")
-        text = re.sub(re.escape(root) + r"(?![\w.-])", "the data folder", text)
+        # Only where a path starts: on a Space the data dir is /data, which a URL may also contain.
+        text = re.sub(_PATH_START + re.escape(root) + "/", "", text)
+        text = re.sub(_PATH_START + re.escape(root) + r"(?![\w.-])", "the data folder", text)
     return _ABS_PATH.sub(_shorten, text)

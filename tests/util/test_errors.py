@@ -49,7 +49,8 @@ def test_public_message_strips_server_paths(tmp_path):
     assert public_message(f"Model {home} could not be loaded.", data) == "Model smollm2 could not be loaded."
     assert public_message("Model '/tmp' could not be loaded", None) == "Model 'tmp' could not be loaded"
     # URLs, API routes and relative names are not server paths.
-    kept = "Chat at https://988lifeline.org/chat; use /v1/chat/completions or runs/run-x; 1/2 and/or."
+    kept = (f"Chat at https://988lifeline.org/chat; use /v1/chat/completions or runs/run-x; 1/2 and/or; "
+            f"see https://example.org{data}/guide.")
     assert public_message(kept, data) == kept
 
 
