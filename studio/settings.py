@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from studio.util.errors import UserError
+
 SPACES_DATA_ROOT = Path("/data")
 
 
-class SettingsError(RuntimeError):
+class SettingsError(UserError, RuntimeError):
     """A setting is unusable; the message names the path or variable to fix."""
 
 

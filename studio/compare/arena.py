@@ -24,13 +24,14 @@ from studio.models.generate import GenerationSettings
 from studio.models.system_prompt import load_system_prompt
 from studio.safety import gate_turn
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.io import atomic_write_json, read_json
 
 VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 MAX_COMMENT_CHARS = 2000
 
 
-class ArenaError(ValueError):
+class ArenaError(UserError, ValueError):
     pass
 
 

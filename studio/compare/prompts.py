@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "prompts"
 MAX_PROMPT_CHARS = 8000
 
 
-class PromptSetError(ValueError):
+class PromptSetError(UserError, ValueError):
     pass
 
 

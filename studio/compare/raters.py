@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from studio.compare.votes import VoteStore, fold
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 MAX_RATER_CHARS = 80
 MAX_REASON_CHARS = 500
@@ -39,7 +40,7 @@ INVITE_USER_PREFIX = "invite:"
 
 
 
-class RaterError(ValueError):
+class RaterError(UserError, ValueError):
     pass
 
 

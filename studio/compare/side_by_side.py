@@ -24,11 +24,12 @@ from studio.models.loader import BASE_ADAPTER, LoadedModel, ModelRef, model_cach
 from studio.models.remote import is_remote
 from studio.safety import CrisisCheck, TurnSafety, answer_safety, crisis_safety, gate_turn
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 BATCHED, PARALLEL, CRISIS = "batched", "parallel", "crisis"
 
 
-class CompareError(ValueError):
+class CompareError(UserError, ValueError):
     pass
 
 

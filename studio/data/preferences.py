@@ -27,6 +27,7 @@ from typing import Any
 
 from studio.compare.votes import WINNERS
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 VOTE_REQUIRED = ("prompt", "response_a", "response_b", "winner")
 VOTE_OPTIONAL = ("model_a", "model_b", "rater", "ts", "comment", "system", "repair", "battle_id", "vote_id")
@@ -35,7 +36,7 @@ PROMPT_ROLES = ("system", "user", "assistant")
 # Column names a repairs table may use: the vote it repairs, and the repaired answer.
 
 
-class PreferenceError(ValueError):
+class PreferenceError(UserError, ValueError):
     """Votes or pairs that cannot be used; the message names the line and what to change."""
 
 

@@ -86,6 +86,9 @@ def validate_lines(lines_or_text: str | list[str], tokenizer=None, max_length: i
             rows.append(Row(number, index, None))
             hint = " (a JSON array? The native format is one conversation per line: use `data convert`.)" if line.lstrip().startswith("[") else ""
             errors.append(Issue(number, "invalid_json", f"line {number}: not valid JSON ({exc.msg} at column {exc.colno}){hint}", index))
+        except RecursionError:  # JSON nested thousands deep: this line is bad, the rest still get their report
+            rows.append(Row(number, index, None))
+            errors.append(Issue(number, "invalid_json", f"line {number}: not valid JSON (nested too deeply)", index))
     return _validate_rows(rows, errors, tokenizer, max_length, lint, region)
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from studio.settings import Settings
 from studio.train.config import RUN_ID  # plain data: the one definition of a run folder name
+from studio.util.errors import UserError
 
 log = logging.getLogger(__name__)
 
 BASE_ADAPTER = "__base__"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     pass
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from studio.safety.resources import DISCLOSURE, region_for
 from studio.safety.taxonomy import RESPONSE_KIND, RESPONSE_PRIORITY
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.io import atomic_write_text
 
 KINDS = ("suicide", "overdose", "medical", "abuse", "harm_to_others", "psychosis")
@@ -103,7 +104,7 @@ REQUIRED_PLACEHOLDERS = ("emergency", "resources")
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z_]*)\}")
 
 
-class TemplateError(ValueError):
+class TemplateError(UserError, ValueError):
     """The admin's crisis template cannot be used; the message says what to change."""
 
 

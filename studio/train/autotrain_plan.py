@@ -23,6 +23,7 @@ from studio.settings import Settings
 from studio.train import autotrain_hardware as catalog
 from studio.train.autotrain_hardware import AUTOTRAIN_VERSION, TOKEN_ENV, USERNAME_ENV
 from studio.train.config import TrainConfig
+from studio.util.errors import UserError
 
 LOCAL_PROJECT = "project"  # output folder inside the run's work dir (AutoTrain: alphanumeric and hyphens)
 # TRL 0.13 ConstantLengthDataset defaults: a buffer of seq_length * 3.6 * 1024 characters is packed at once.
@@ -32,7 +33,7 @@ QUANT = {"none": None, "4bit": "int4", "8bit": "int8"}
 PRECISION = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
 
 
-class AutoTrainPlanError(ValueError):
+class AutoTrainPlanError(UserError, ValueError):
     """The config cannot train usefully with AutoTrain; the message says what to change."""
 
 

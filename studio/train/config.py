@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from studio.train.autotrain_hardware import SPACE_HARDWARE
+from studio.util.errors import UserError
 
 BACKENDS = ("trl", "hf-jobs", "autotrain")  # the Train tab lists them in this order
 METHODS = ("sft", "dpo")
@@ -30,7 +31,7 @@ MAX_BATCH = 1024  # examples per device step; larger only exhausts memory (the r
 _SECRET_KEYS = {"token", "hf_token", "password", "api_key"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Invalid training config; ``problems`` lists every issue found, each one actionable."""
 
     def __init__(self, problems: list[str]):

@@ -23,10 +23,11 @@ from studio.settings import Settings
 from studio.train.config import TrainConfig
 from studio.train.model_card import build_model_card, hub_base_id
 from studio.train.runs import Run, load_run
+from studio.util.errors import UserError
 from studio.util.redact import error_line, register_secret
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     pass
 
 

@@ -29,6 +29,7 @@ from studio.train.runs import (
     mark_interrupted,
     utc_now,
 )
+from studio.util.errors import UserError
 
 JobFunction = Callable[[Run, TrainConfig, Settings, threading.Event], str]
 
@@ -55,7 +56,7 @@ def _hf_jobs(run: Run, config: TrainConfig, settings: Settings, stop_event: thre
 BACKENDS: dict[str, JobFunction] = {"trl": _trl, "autotrain": _autotrain, "hf-jobs": _hf_jobs}
 
 
-class TrainingBusy(RuntimeError):
+class TrainingBusy(UserError, RuntimeError):
     """A run is already active; the message names it."""
 
 

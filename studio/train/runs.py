@@ -31,6 +31,7 @@ from typing import Any
 
 from studio.settings import Settings
 from studio.train.config import RUN_ID, TrainConfig
+from studio.util.errors import UserError
 from studio.util.io import append_jsonl, atomic_write_json, read_json
 from studio.util.redact import redact
 
@@ -41,7 +42,7 @@ RESUMABLE_STATES = ("cancelled", "interrupted", "failed")
 FOREIGN_HEARTBEAT_TIMEOUT_S = 300
 
 
-class RunNotFound(LookupError):
+class RunNotFound(UserError, LookupError):
     pass
 
 

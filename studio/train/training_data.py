@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 MAX_REPORTED = 5
 
 
-class DatasetProblem(ValueError):
+class DatasetProblem(UserError, ValueError):
     """The dataset cannot be trained on; the message says why and what to do."""
 
 

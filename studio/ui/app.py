@@ -12,6 +12,7 @@ from studio.safety import DISCLOSURE, header_line, safety_status
 from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
+from studio.ui.errors import guard_app
 from studio.ui.invites import middleware as invite_middleware
 from studio.ui.openai_api import middleware as openai_middleware
 from studio.util.redact import install_log_redaction
@@ -82,7 +83,7 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         demo.load(safety_state, outputs=[safety_notice], api_visibility="private")
     demo.queue(default_concurrency_limit=4, max_size=settings.max_queue)
-    return demo
+    return guard_app(demo, settings.data_dir)  # user errors -> messages, crashes -> logged
 
 
 def launch_kwargs(settings: Settings, host: str | None = None, port: int | None = None) -> dict:

@@ -15,6 +15,7 @@ import gradio as gr
 
 from studio.train.config import BACKENDS, METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
+from studio.ui.errors import user_error
 from studio.ui.tabs.train_autotrain import autotrain_section
 from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation
 
@@ -78,10 +79,8 @@ class TrainHandlers:
             config = self.config(raw)
             base = base_path(config.base_model, self.settings) if config.base_model == "embedded" else config.base_model
             return describe(resolve_preset(config, base_dir=base))
-        except gr.Error as exc:
-            return f"⚠️ {exc.message}"
-        except _errors() as exc:
-            return f"⚠️ {exc}"
+        except (gr.Error, *_errors()) as exc:
+            return f"⚠️ {user_error(exc, self.settings.data_dir).message}"
 
     def dataset_info(self, dataset: str, method: str = "sft", request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
