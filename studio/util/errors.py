@@ -5,9 +5,8 @@ model, a rater on an admin action, a config value out of range). It gets a messa
 the log. Anything else is a crash: it keeps its traceback, so the few real ones stand out.
 
 The error classes the core raises on purpose derive from :class:`UserError` (next to their usual
-``ValueError``/``RuntimeError`` base, so every existing ``except`` still matches). Two come from code
-this module must not import (gradio, in the core) or that another feature owns; they are named in
-``USER_ERROR_NAMES``.
+``ValueError``/``RuntimeError`` base, so every existing ``except`` still matches). ``gr.Error`` comes
+from code the core must not import; it is named in ``USER_ERROR_NAMES``.
 
 ``public_message`` is applied to every error text that leaves the server (the Gradio API, ``/v1``
 responses, the CLI's ``--json`` error): a path under the data dir becomes its name relative to it, any
@@ -25,13 +24,9 @@ class UserError(Exception):
     """Marker base: a documented user mistake, shown as a message, never logged as a traceback."""
 
 
-# Classes that are user errors but cannot derive from UserError here: gr.Error is the UI's own
-# "say this to the person" (the core never imports gradio), GenerationError lives in a module that
-# the generation scheduler's owner edits (too-long or empty messages, bad sampling values).
-USER_ERROR_NAMES = frozenset({
-    "gradio.exceptions.Error",
-    "studio.models.generate.GenerationError",
-})
+# A class that is a user error but cannot derive from UserError: gr.Error is the UI's own
+# "say this to the person" (the core never imports gradio).
+USER_ERROR_NAMES = frozenset({"gradio.exceptions.Error"})
 
 
 def is_user_error(exc: BaseException | None) -> bool:

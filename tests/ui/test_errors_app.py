@@ -79,11 +79,11 @@ def test_user_mistakes_are_messages_without_tracebacks_or_paths(app, capfd, tmp_
 def test_a_real_crash_is_logged_with_its_traceback(app, caplog, monkeypatch):
     import studio.train.export
 
-    def explode(settings, run_id):
+    def explode(settings, run_id, *args, **kwargs):
         raise KeyError(f"{settings.data_dir}/runs/{run_id}/adapter")  # not a user error: a bug
 
     settings, url = app
-    monkeypatch.setattr(studio.train.export, "merge_adapter", explode)
+    monkeypatch.setattr(studio.train.export, "export_run", explode)
     with caplog.at_level(logging.ERROR, logger="studio.ui.errors"):
         message = _refusal(_client(url, ADMIN), "run-any", api_name="/export_merge")
     assert "Something went wrong on the server" in message

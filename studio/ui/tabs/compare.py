@@ -79,7 +79,7 @@ def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
     settings = ctx.settings
     prompt = gr.Textbox(label="Prompt", lines=3, elem_id="compare-prompt", placeholder="What the person says")
     with gr.Accordion("System prompt and generation settings", open=False):
-        system = gr.Textbox(lambda: load_system_prompt(settings), label="System prompt", lines=4, elem_id="compare-system")
+        system = gr.Textbox(load_system_prompt(settings), label="System prompt", lines=4, elem_id="compare-system")
         with gr.Row():
             temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label="Temperature (0 = greedy)")
             top_p = gr.Slider(0.1, 1, value=0.9, step=0.05, label="Top-p")
