@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 
 from studio.rag.bm25 import BM25Index
@@ -20,7 +21,8 @@ from studio.rag.chunking import Chunk, ChunkConfig, chunk_sections
 from studio.rag.embedder import Embedder, get_embedder
 from studio.rag.parsers import IngestError, kind_of, parse_document
 from studio.rag.retrieve import MODES, Hit, make_hit, rrf
-from studio.rag.store import ChromaStore, collection_name
+from studio.rag.staging import IngestCancelled, Pace, recover_staged, stopped_message
+from studio.rag.store import STAGED, ChromaStore, collection_name
 from studio.settings import Settings
 from studio.util.uploads import safe_filename
 
@@ -77,6 +79,7 @@ class KnowledgeBase:
         self._bm25_generation: str | None = None
         self._texts: dict[str, tuple[str, dict]] = {}
         self._tokens: dict[str, list[str]] = {}
+        recover_staged(self.store)  # an add that died with the last process must not linger or look complete
 
     @property
     def embedder(self) -> Embedder:
@@ -111,9 +114,14 @@ class KnowledgeBase:
             )
 
     def add_documents(
-        self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None, errors: Sequence[str] = ()
+        self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None, errors: Sequence[str] = (),
+        stop: threading.Event | None = None,
     ) -> AddReport:
-        """Parse everything first; if any file is unusable, report every problem and store nothing."""
+        """Parse everything first; if any file is unusable, report every problem and store nothing.
+
+        Each document is all-or-nothing: its chunks are written staged (invisible to listing and search)
+        and swapped in once all of them are stored. A ``stop`` or an error leaves the previous version.
+        """
         parsed, errors = [], list(errors)
         for name, data in files:
             try:
@@ -135,13 +143,11 @@ class KnowledgeBase:
                     changed = changed or bool(stale)
                 else:
                     todo.append((doc, existing))
-            self._write([doc for doc, _ in todo], progress)
-            for doc, existing in todo:  # only now, with every new chunk stored, drop the old version
-                self._delete([cid for cid in existing if cid not in set(self._ids(doc))])
-                (report.replaced if existing else report.added).append(doc.name)
-                report.chunks += len(doc.chunks)
-            if todo or changed:
-                self.store.bump_generation()
+            try:
+                self._write(todo, progress, stop, report)
+            finally:
+                if todo or changed:
+                    self.store.bump_generation()
         return report
 
     def _parse(self, name: str, data: bytes) -> _Parsed:
@@ -163,18 +169,40 @@ class KnowledgeBase:
     def _ids(doc: _Parsed) -> list[str]:
         return [chunk_id(doc.name, doc.digest, c.index) for c in doc.chunks]
 
-    def _write(self, docs: list[_Parsed], progress: Progress | None) -> None:
-        """Embed and store the chunks of all ``docs`` in groups that span documents (fewer, fuller batches)."""
+    def _write(self, todo: list[tuple[_Parsed, dict]], progress: Progress | None, stop: threading.Event | None,
+               report: AddReport) -> None:
+        """Embed and store staged chunks in groups that span documents; swap each document in once complete."""
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [(cid, doc, chunk) for doc in docs for cid, chunk in zip(self._ids(doc), doc.chunks, strict=True)]
-        for start in range(0, len(rows), EMBED_GROUP):
-            group = rows[start : start + EMBED_GROUP]
-            texts = [chunk.text for _, _, chunk in group]
-            vectors = self.embedder.embed(texts)
-            metas = [_chunk_meta(doc, chunk, added_at) for _, doc, chunk in group]
-            self.store.upsert([cid for cid, _, _ in group], vectors, texts, metas)
-            if progress:
-                progress(start + len(group), len(rows), f"embedding {group[-1][1].name}")
+        rows = [(cid, doc, chunk) for doc, _ in todo for cid, chunk in zip(self._ids(doc), doc.chunks, strict=True)]
+        ends = list(accumulate(len(doc.chunks) for doc, _ in todo))
+        pending = [(doc, existing, end) for (doc, existing), end in zip(todo, ends, strict=True)]
+        pace = Pace(self.store, len(rows), progress)
+        try:
+            for start in range(0, len(rows), EMBED_GROUP):
+                if stop is not None and stop.is_set():
+                    raise IngestCancelled(stopped_message(report.added + report.replaced, [d.name for d, _, _ in pending]))
+                group = rows[start : start + EMBED_GROUP]
+                texts = [chunk.text for _, _, chunk in group]
+                vectors = self.embedder.embed(texts)
+                metas = [_chunk_meta(doc, chunk, added_at, staged=True) for _, doc, chunk in group]
+                self.store.upsert([cid for cid, _, _ in group], vectors, texts, metas)
+                while pending and pending[0][2] <= start + len(group):  # every chunk of this document is stored
+                    self._swap(*pending.pop(0)[:2], added_at, report)
+                pace.step(start + len(group), group[-1][1].name)
+            while pending:
+                self._swap(*pending.pop(0)[:2], added_at, report)
+            pace.finish()
+        finally:
+            for doc, _, _ in pending:  # an interrupted document leaves nothing listed; its old version stays
+                self._delete(list(self.store.metadata_for(doc.name, staged=True)))
+
+    def _swap(self, doc: _Parsed, existing: dict, added_at: str, report: AddReport) -> None:
+        """Make ``doc``'s staged chunks live, then drop its old version."""
+        ids = self._ids(doc)
+        self.store.update_metadata(ids, [_chunk_meta(doc, chunk, added_at) for chunk in doc.chunks])
+        self._delete([cid for cid in existing if cid not in set(ids)])
+        (report.replaced if existing else report.added).append(doc.name)
+        report.chunks += len(doc.chunks)
 
     def _delete(self, ids: list[str]) -> None:
         if ids:
@@ -220,14 +248,24 @@ class KnowledgeBase:
         return hits
 
     def _keyword_index(self) -> BM25Index:
-        """The BM25 index, rebuilt from the store when any process changed the collection."""
+        """The BM25 index, brought up to date when any process changed the collection.
+
+        Only the change is read from the store: the live ids, then the text of the new ones (chunk
+        ids name their content, so a known id has known text). The index is then rebuilt from the
+        cached token lists, in id order, so it equals a full rebuild from the store.
+        """
         generation = self.store.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
-                ids, texts, metas = self.store.all_chunks()
-                self._texts = {cid: (t, m) for cid, t, m in zip(ids, texts, metas, strict=True)}
-                self._tokens = {cid: self._tokens[cid] for cid in ids if cid in self._tokens}
-                self._bm25 = BM25Index(ids, texts, [m.get("doc", "") for m in metas], self._tokens)
+                live = self.store.metadata_for(None)
+                new = [cid for cid in live if cid not in self._texts]
+                ids, texts, metas = self.store.chunks(new) if new else ([], [], [])
+                known = {cid: (self._texts[cid][0], live[cid]) for cid in live if cid in self._texts}
+                self._texts = {**known, **{cid: (t, m) for cid, t, m in zip(ids, texts, metas, strict=True)}}
+                self._tokens = {cid: self._tokens[cid] for cid in self._texts if cid in self._tokens}
+                order = sorted(self._texts)
+                self._bm25 = BM25Index(order, [self._texts[c][0] for c in order],
+                                       [self._texts[c][1].get("doc", "") for c in order], self._tokens)
                 self._bm25_generation = generation
             return self._bm25
 
@@ -235,10 +273,11 @@ class KnowledgeBase:
         return [d.doc for d in self.list_documents()]
 
 
-def _chunk_meta(doc: _Parsed, chunk: Chunk, added_at: str) -> dict:
+def _chunk_meta(doc: _Parsed, chunk: Chunk, added_at: str, staged: bool = False) -> dict:
     meta = {
         "doc": doc.name, "chunk": chunk.index, "heading": chunk.heading, "hash": doc.digest,
         "n_chunks": len(doc.chunks), "added_at": added_at,
+        STAGED: True if staged else None,  # None removes the key on update: the chunk is live
     }
     # Chroma metadata cannot hold None: absent keys mean "no page".
     if chunk.page is not None:
