@@ -21,7 +21,7 @@ from studio.rag.chunking import Chunk, ChunkConfig, chunk_sections
 from studio.rag.embedder import Embedder, get_embedder
 from studio.rag.parsers import IngestError, kind_of, parse_document
 from studio.rag.retrieve import MODES, Hit, make_hit, rrf
-from studio.rag.staging import IngestCancelled, Pace, recover_staged, stopped_message
+from studio.rag.staging import IngestCancelled, Pace, estimate_for_bytes, recover_staged, stopped_message
 from studio.rag.store import STAGED, ChromaStore, collection_name
 from studio.settings import Settings
 from studio.util.uploads import safe_filename
@@ -98,6 +98,10 @@ class KnowledgeBase:
             except IngestError as exc:
                 errors.append(str(exc))
         return self.add_documents(files, progress, errors)
+
+    def estimate_files(self, paths: Sequence[Path | str]) -> str:
+        """A rough time estimate for adding these files, from their size and the last measured speed."""
+        return estimate_for_bytes(sum(Path(p).stat().st_size for p in paths if Path(p).is_file()), self.store)
 
     def _read(self, path: Path, name: str) -> bytes:
         if not path.is_file():

@@ -97,8 +97,10 @@ def test_a_swap_interrupted_halfway_is_finished_on_open(kb, settings):
     assert reopened.store.metadata_for(None, staged=True) == {}
 
 
-def test_progress_and_estimates_come_from_measured_speed(kb):
+def test_progress_and_estimates_come_from_measured_speed(kb, tmp_path):
     assert "no speed measured yet" in estimate_for_bytes(70_000, kb.store)
+    (tmp_path / "big.txt").write_bytes(b"x" * 70_000)
+    assert kb.estimate_files([tmp_path / "big.txt"]).startswith("about 100 chunks")
     messages = []
     kb.add_documents([("long.md", long_text("breathing", 40).encode())], progress=lambda d, t, m: messages.append((d, t, m)))
     assert messages[0][0] == 0 and messages[-1][0] == messages[-1][1]
