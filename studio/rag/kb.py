@@ -79,6 +79,7 @@ class KnowledgeBase:
         self._bm25_generation: str | None = None
         self._texts: dict[str, tuple[str, dict]] = {}
         self._tokens: dict[str, list[str]] = {}
+        self._delta: tuple[list[tuple[str, str, dict]], list[str]] = ([], [])  # this instance's change: added, removed
         recover_staged(self.store)  # an add that died with the last process must not linger or look complete
 
     @property
@@ -137,6 +138,7 @@ class KnowledgeBase:
             raise IngestError("\n".join(errors + ["Nothing was added."]))
         report = AddReport()
         with self._lock:
+            before, self._delta = self.store.generation(), ([], [])
             todo, changed = [], False
             for doc in parsed:
                 existing = self.store.metadata_for(doc.name)
@@ -151,7 +153,7 @@ class KnowledgeBase:
                 self._write(todo, progress, stop, report)
             finally:
                 if todo or changed:
-                    self.store.bump_generation()
+                    self._indexed(before, self.store.bump_generation())
         return report
 
     def _parse(self, name: str, data: bytes) -> _Parsed:
@@ -203,7 +205,10 @@ class KnowledgeBase:
     def _swap(self, doc: _Parsed, existing: dict, added_at: str, report: AddReport) -> None:
         """Make ``doc``'s staged chunks live, then drop its old version."""
         ids = self._ids(doc)
-        self.store.update_metadata(ids, [_chunk_meta(doc, chunk, added_at) for chunk in doc.chunks])
+        metas = [_chunk_meta(doc, chunk, added_at) for chunk in doc.chunks]
+        self.store.update_metadata(ids, metas)
+        self._delta[0].extend((cid, chunk.text, {k: v for k, v in meta.items() if v is not None})
+                              for cid, chunk, meta in zip(ids, doc.chunks, metas, strict=True))
         self._delete([cid for cid in existing if cid not in set(ids)])
         (report.replaced if existing else report.added).append(doc.name)
         report.chunks += len(doc.chunks)
@@ -211,6 +216,7 @@ class KnowledgeBase:
     def _delete(self, ids: list[str]) -> None:
         if ids:
             self.store.delete(ids)
+            self._delta[1].extend(ids)
 
     # -- listing and removing ------------------------------------------------------------------
     def list_documents(self) -> list[DocInfo]:
@@ -223,11 +229,12 @@ class KnowledgeBase:
 
     def remove(self, name: str) -> int:
         with self._lock:
+            before, self._delta = self.store.generation(), ([], [])
             ids = list(self.store.metadata_for(name))
             if not ids:
                 raise IngestError(f"No document named '{name}' in the knowledge base. `kb list` shows the names.")
             self._delete(ids)
-            self.store.bump_generation()
+            self._indexed(before, self.store.bump_generation())
         return len(ids)
 
     # -- querying ---------------------------------------------------------------------------------
@@ -252,26 +259,38 @@ class KnowledgeBase:
         return hits
 
     def _keyword_index(self) -> BM25Index:
-        """The BM25 index, brought up to date when any process changed the collection.
+        """The BM25 index, brought up to date when another process (or instance) changed the collection.
 
-        Only the change is read from the store: the live ids, then the text of the new ones (chunk
-        ids name their content, so a known id has known text). The index is then rebuilt from the
-        cached token lists, in id order, so it equals a full rebuild from the store.
+        Only the difference is read back: the live ids, then the text of the new ones (a chunk id names
+        its content, so a known id has known text). Changes made here are applied by ``_indexed``.
         """
         generation = self.store.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
                 live = self.store.metadata_for(None)
-                new = [cid for cid in live if cid not in self._texts]
-                ids, texts, metas = self.store.chunks(new) if new else ([], [], [])
-                known = {cid: (self._texts[cid][0], live[cid]) for cid in live if cid in self._texts}
-                self._texts = {**known, **{cid: (t, m) for cid, t, m in zip(ids, texts, metas, strict=True)}}
-                self._tokens = {cid: self._tokens[cid] for cid in self._texts if cid in self._tokens}
-                order = sorted(self._texts)
-                self._bm25 = BM25Index(order, [self._texts[c][0] for c in order],
-                                       [self._texts[c][1].get("doc", "") for c in order], self._tokens)
-                self._bm25_generation = generation
+                index = self._bm25 or BM25Index(token_cache=self._tokens)
+                gone = [cid for cid in self._texts if cid not in live]
+                ids, texts, metas = self.store.chunks([cid for cid in live if cid not in self._texts])
+                self._apply(index, list(zip(ids, texts, metas, strict=True)), gone)
+                self._texts.update({cid: (self._texts[cid][0], meta) for cid, meta in live.items()})
+                self._bm25, self._bm25_generation = index, generation
             return self._bm25
+
+    def _indexed(self, before: str, after: str) -> None:
+        """Apply this instance's own change to the index, unless someone else changed the store meanwhile."""
+        added, removed = self._delta
+        self._delta = ([], [])
+        if self._bm25 is not None and self._bm25_generation == before:
+            self._apply(self._bm25, added, removed)
+            self._bm25_generation = after
+
+    def _apply(self, index: BM25Index, added: list[tuple[str, str, dict]], removed: list[str]) -> None:
+        index.remove(removed)
+        for cid in removed:
+            self._texts.pop(cid, None)
+            self._tokens.pop(cid, None)
+        index.add([cid for cid, _, _ in added], [text for _, text, _ in added], [m.get("doc", "") for _, _, m in added])
+        self._texts.update({cid: (text, meta) for cid, text, meta in added})
 
     def documents(self) -> list[str]:
         return [d.doc for d in self.list_documents()]

@@ -123,3 +123,22 @@ def test_incremental_bm25_equals_a_full_rebuild(kb, settings):
         got, want = incremental.top(query, 10), full.top(query, 10)
         assert [c for c, _ in got] == [c for c, _ in want]
         assert np.allclose([s for _, s in got], [s for _, s in want])
+
+
+def test_bm25_ranks_as_bm25s_does():
+    """The in-place index keeps bm25s's Lucene scoring (scores equal to float32 precision)."""
+    import bm25s
+
+    from studio.rag.bm25 import BM25Index, tokenize
+
+    texts = [long_text(topic, 3) + f" extra {i}" for i, topic in enumerate(["rest", "drive", "nausea rest", "journal"] * 5)]
+    ids = [f"c{i:03d}" for i in range(len(texts))]
+    reference = bm25s.BM25()
+    reference.index([tokenize(t) for t in texts], show_progress=False)
+    index = BM25Index(ids, texts, ["d"] * len(texts))
+    for query in ["rest after nausea", "drive", "journal note number 2", "extra 7"]:
+        terms = [t for t in tokenize(query) if t in reference.vocab_dict]
+        scores = reference.get_scores(terms)
+        got = index.top(query, 5)
+        assert np.allclose([s for _, s in got], sorted(scores, reverse=True)[: len(got)], rtol=1e-5)
+        assert all(np.isclose(scores[ids.index(cid)], s, rtol=1e-5) for cid, s in got)
