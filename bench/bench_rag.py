@@ -144,31 +144,41 @@ def query_latency(tmp: Path) -> dict:
 
 
 def _bm25_update(kb, vectors: np.ndarray) -> dict:
-    """After adding one 50-chunk document and after removing one: the incremental update against the
-    full rebuild the knowledge base did before (read every chunk back from Chroma, index them all)."""
-    from studio.rag.bm25 import BM25Index
+    """Keeping the keyword index current after a 50-chunk document is added, then removed. Three arms:
+    this process's own change (applied in place), another process's change (the difference read back from
+    Chroma), and what was done before for either (every chunk read back, then bm25s indexed them all)."""
+    import bm25s
 
     def full() -> float:
         started = time.perf_counter()
-        ids, texts, metas = kb.store.all_chunks()
-        BM25Index(ids, texts, [m.get("doc", "") for m in metas], dict(kb._tokens))
+        ids, _, _ = kb.store.all_chunks()
+        bm25s.BM25().index([kb._tokens[cid] for cid in ids], show_progress=False)  # tokens cached, as before
         return time.perf_counter() - started
 
-    def incremental() -> float:
-        kb.store.bump_generation()
+    def timed(fn) -> float:
         started = time.perf_counter()
-        kb._keyword_index()
+        fn()
         return time.perf_counter() - started
+
+    def other_process() -> float:
+        kb.store.bump_generation()
+        return timed(kb._keyword_index)
 
     ids = [f"add-{i:03d}" for i in range(50)]
+    texts = [f"An added chunk about grounding, number {i}." for i in range(50)]
     metas = [{"doc": "added.md", "chunk": i, "heading": "", "hash": "added", "n_chunks": 50, "added_at": ""} for i in range(50)]
-    kb.store.upsert(ids, vectors[:50], [f"An added chunk about grounding, number {i}." for i in range(50)], metas)
-    add_s, add_full_s = incremental(), full()
+    kb._keyword_index()
+    own_add = timed(lambda: kb._apply(kb._bm25, list(zip(ids, texts, metas, strict=True)), []))
+    own_remove = timed(lambda: kb._apply(kb._bm25, [], ids))
+    kb.store.upsert(ids, vectors[:50], texts, metas)
+    other_add, full_add = other_process(), full()
     kb.store.delete(ids)
-    remove_s, remove_full_s = incremental(), full()
+    other_remove, full_remove = other_process(), full()
     return {
-        "bm25_update_after_add_s": round(add_s, 3), "bm25_full_rebuild_after_add_s": round(add_full_s, 3),
-        "bm25_update_after_remove_s": round(remove_s, 3), "bm25_full_rebuild_after_remove_s": round(remove_full_s, 3),
+        "bm25_update_own_add_ms": round(own_add * 1000, 2), "bm25_update_own_remove_ms": round(own_remove * 1000, 2),
+        "bm25_update_other_process_add_s": round(other_add, 3),
+        "bm25_update_other_process_remove_s": round(other_remove, 3),
+        "bm25_full_rebuild_before_add_s": round(full_add, 3), "bm25_full_rebuild_before_remove_s": round(full_remove, 3),
     }
 
 
@@ -212,8 +222,10 @@ def main() -> dict:
         figures["goals"] = [
             goal("ingestion vs raw embedding", figures["ingest_vs_raw"], 0.7, "x", higher_is_better=True),
             goal("hybrid query p95 at 10k chunks", figures["hybrid_p95_ms_10k"], 50, " ms"),
-            goal("BM25 update after an add at 10k chunks (incremental; was a full rebuild)",
-                 figures["bm25_update_after_add_s_10k"], figures["bm25_full_rebuild_after_add_s_10k"], " s"),
+            goal("BM25 update after an add at 10k chunks, same process (in place; the old full rebuild is the bar)",
+                 figures["bm25_update_own_add_ms_10k"] / 1000, figures["bm25_full_rebuild_before_add_s_10k"], " s"),
+            goal("BM25 update after an add at 10k chunks, other process (difference read back)",
+                 figures["bm25_update_other_process_add_s_10k"], figures["bm25_full_rebuild_before_add_s_10k"], " s"),
         ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -227,8 +239,9 @@ def main() -> dict:
         "chunks alone, alternated over rounds (median). Latency collections are synthetic (sentences from the seed "
         "documents, vectors = mean of real sentence embeddings); a query = embed + Chroma HNSW + BM25 + RRF, k=4; "
         "query_embed_p50_ms is the embedder's part alone. bm25_update_*: the keyword index brought up to date "
-        "after one 50-chunk document is added or removed (only the change is read from Chroma; bm25s is rebuilt from "
-        "cached token lists), against the full rebuild done before (every chunk read back, then indexed). The machine's load average is in load_avg: on a shared "
+        "after one 50-chunk document is added or removed: own = the change applied in place by the process that made "
+        "it; other_process = ids read back from Chroma and only the new chunks' text fetched; full_rebuild_before = "
+        "what every change cost before (every chunk read back, bm25s index rebuilt from cached tokens). The machine's load average is in load_avg: on a shared "
         "2-core box every figure moves with it.",
     }
 

@@ -267,12 +267,11 @@ class KnowledgeBase:
         generation = self.store.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
-                live = self.store.metadata_for(None)
+                live = self.store.live_ids()
                 index = self._bm25 or BM25Index(token_cache=self._tokens)
                 gone = [cid for cid in self._texts if cid not in live]
-                ids, texts, metas = self.store.chunks([cid for cid in live if cid not in self._texts])
+                ids, texts, metas = self.store.chunks(sorted(live.difference(self._texts)))
                 self._apply(index, list(zip(ids, texts, metas, strict=True)), gone)
-                self._texts.update({cid: (self._texts[cid][0], meta) for cid, meta in live.items()})
                 self._bm25, self._bm25_generation = index, generation
             return self._bm25
 

@@ -111,6 +111,10 @@ class ChromaStore:
             out.update(zip(ids, metas, strict=True))
         return out
 
+    def live_ids(self) -> set[str]:
+        """Ids of every live chunk (no texts, no metadata: the cheapest way to see what changed)."""
+        return {cid for ids, _, _ in self._pages(_where(None, False), include=[]) for cid in ids}
+
     def chunks(self, ids: Sequence[str]) -> tuple[list[str], list[str], list[dict]]:
         """Text and metadata of these chunks (missing ids are left out)."""
         out_ids, texts, metas = [], [], []
@@ -137,7 +141,7 @@ class ChromaStore:
             ids = got["ids"]
             if not ids:
                 return
-            yield ids, got.get("documents") or [""] * len(ids), [dict(m or {}) for m in got["metadatas"]]
+            yield ids, got.get("documents") or [""] * len(ids), [dict(m or {}) for m in got.get("metadatas") or [{}] * len(ids)]
             if len(ids) < self.max_batch:
                 return
             offset += len(ids)
