@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from studio.safety.text import Span, clip, negated
 
@@ -111,6 +112,12 @@ def _any_of(rules: tuple[Rule, ...]) -> re.Pattern | None:
     return combined
 
 
+@lru_cache(maxsize=65536)
+def _may_match(any_of: re.Pattern, sentence: str) -> bool:
+    """Cached by sentence: datasets repeat sentences across rows (greetings, refusals, crisis wording)."""
+    return any_of.search(sentence) is not None
+
+
 def match(
     rules: tuple[Rule, ...], sentences: list[str], contexts: dict[str, Context], message: str
 ) -> tuple[list[Hit], list[Suppressed]]:
@@ -119,7 +126,7 @@ def match(
     silenced: list[Suppressed] = []
     any_of = _any_of(rules)
     if any_of is not None:
-        sentences = [s for s in sentences if any_of.search(s)]
+        sentences = [s for s in sentences if _may_match(any_of, s)]
     places = [(s, r) for s in sentences for r in rules if r.scope == "sentence"]
     places += [(message, r) for r in rules if r.scope == "message"]
     for sentence, r in places:
