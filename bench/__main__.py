@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["startup", "safety", "validate", "train", "compare", "eval", "rag", "load"]
+ORDER = ["startup", "safety", "validate", "train", "compare", "eval", "rag", "scheduler", "load"]
 
 
 def discover() -> list[str]:

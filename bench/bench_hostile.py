@@ -69,7 +69,7 @@ def _rss_mb() -> float:
 
 
 def _phase(url: str, settings, raters: int, chatters: int, hostile: bool) -> dict:
-    results: dict = {"votes_cast": [], "chats": 0, "errors": [], "latencies": []}
+    results: dict = {"votes_cast": [], "chats": 0, "errors": [], "latencies": [], "first_token": []}
     lock, stop, hostile_out, peak = threading.Lock(), threading.Event(), {}, [_rss_mb()]
 
     def sample() -> None:
@@ -101,7 +101,7 @@ def run_hostile(raters: int = 4, chatters: int = 2) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings, demo, url = _start_studio(Path(tmp) / "data", max_queue=64)
         try:
-            _chatter(url, "warm-up", 1, {"chats": 0, "errors": [], "latencies": []}, threading.Lock())
+            _chatter(url, "warm-up", 1, {"chats": 0, "errors": [], "latencies": [], "first_token": []}, threading.Lock())
             plain = _phase(url, settings, raters, chatters, hostile=False)
             hostile = _phase(url, settings, raters, chatters, hostile=True)
             loaded = model_cache(settings).loaded_bases()

@@ -101,6 +101,13 @@ class Settings:
     model_cache_mb: int = 8192
     # One chat, side-by-side or arena answer stops after this many seconds of generation, whatever its length.
     max_generation_s: int = 180
+    # The generation scheduler (studio/models/scheduler.py): requests decoded together at most, requests
+    # waiting beyond those (more are refused with "the studio is busy"), prompt tokens prefilled per chunk
+    # (cancel is checked between chunks), and the most new tokens one answer may have (more are clipped).
+    gen_max_batch: int = 16
+    gen_queue: int = 48
+    gen_prefill_chunk: int = 128
+    gen_max_new_tokens: int = 1024
     # Requests per minute that one API key may make to /v1/... (a token bucket; STUDIO_API_RATE_PER_MIN).
     api_rate_per_min: int = 30
     # Remote models (remote:<name>, studio.models.remote): seconds to wait for a connection and for each
@@ -139,6 +146,10 @@ class Settings:
             max_generation_s=_int(env, "STUDIO_MAX_GENERATION_S", 180, low=1, high=86_400),
             api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
             remote_timeout_s=_int(env, "STUDIO_REMOTE_TIMEOUT_S", 60, low=1, high=3_600),
+            gen_max_batch=_int(env, "STUDIO_GEN_MAX_BATCH", 16, high=256),
+            gen_queue=_int(env, "STUDIO_GEN_QUEUE", 48, low=0, high=10_000),
+            gen_prefill_chunk=_int(env, "STUDIO_GEN_PREFILL_CHUNK", 128, low=16, high=65_536),
+            gen_max_new_tokens=_int(env, "STUDIO_MAX_NEW_TOKENS", 1024, high=4096),
         )
 
     def with_(self, **changes) -> Settings:

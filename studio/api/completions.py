@@ -234,6 +234,7 @@ def _updates(req: CompletionRequest, settings: Settings, stats: dict):
     from studio.models.generate import GenerationError
     from studio.models.loader import ModelLoadError
     from studio.models.remote import RemoteError
+    from studio.models.scheduler import SchedulerBusy
     from studio.rag.chat import chat_stream
 
     stream = chat_stream(req.prompt, req.history, req.model, settings, rag=req.rag, gen=req.gen, region=req.region,
@@ -244,6 +245,8 @@ def _updates(req: CompletionRequest, settings: Settings, stats: dict):
         raise ApiError(503, f"The model could not be loaded: {exc}", "model", "model_unavailable", "server_error") from None
     except RemoteError as exc:  # the hosted model behind remote:<name> failed: a bad gateway, with its message
         raise ApiError(502, str(exc), "model", "upstream_error", "server_error") from None
+    except SchedulerBusy as exc:  # the generation queue is full: a retry in a moment may be served
+        raise ApiError(503, str(exc), code="busy", kind="server_error", headers={"Retry-After": "5"}) from None
     except GenerationError as exc:
         status, kind = (500, "server_error") if str(exc).startswith("Generation failed") else (400, "invalid_request_error")
         raise ApiError(status, str(exc), kind=kind) from None

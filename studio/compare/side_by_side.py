@@ -1,14 +1,15 @@
 """Two models answer the same prompt with the same settings and seed; both answers stream at once.
 
-When both models sit on the same base weights (``base`` and a run's LoRA adapter, or two runs of
-the same base) they share the one copy that ``model_cache`` keeps, and ONE batched ``generate``
-answers both: row 0 with model A's adapter, row 1 with model B's, using PEFT's mixed-batch
-inference (``adapter_names=[...]``, ``"__base__"`` for no adapter). Models on different bases run
-as two generations side by side, each in its own thread, merged into one stream of updates.
+Both answers are two requests to the generation scheduler (``studio.models.scheduler``). When both
+models sit on the same base weights (``base`` and a run's LoRA adapter, or two runs of the same
+base) they share the one copy that ``model_cache`` keeps and decode in the same batch, each row with
+its own adapter (PEFT's mixed-batch inference); models on different bases decode in their own
+base's batch. The two streams are merged into one stream of updates.
 
 Every prompt passes the crisis gate first (urgent: both sides show the fixed crisis template and
 no model is called) and every answer passes the output guard; its flags travel with the answer.
-A hosted model (``remote:<name>``) on either side: see ``studio.compare.remote_pair``.
+A hosted model (``remote:<name>``) on either side answers over HTTP in its own thread, at the same time
+(``studio.compare.remote_pair``); its failure ends that side only.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import queue
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from studio.models.generate import GenerationSettings, _StopOnEvent, build_messages, encode_chat
-from studio.models.loader import BASE_ADAPTER, LoadedModel, ModelRef, model_cache, resolve
+from studio.compare.remote_pair import ERROR_MARK, RemoteJob
+from studio.models.generate import GenerationSettings, build_messages
+from studio.models.loader import ModelRef, model_cache, resolve
 from studio.models.remote import is_remote
 from studio.safety import CrisisCheck, TurnSafety, answer_safety, crisis_safety, gate_turn
 from studio.settings import Settings
@@ -87,26 +89,13 @@ def stream_pair(
     if gate.crisis:
         yield _crisis_update(model_a, model_b, gate)
         return
-    if is_remote(model_a) or is_remote(model_b):  # hosted models answer over HTTP, each side in its own thread
-        from studio.compare.remote_pair import stream_mixed
-
-        yield from stream_mixed((model_a, model_b), messages, gen, settings, gate, _seeds(gen))
-        return
-    refs = (resolve_ref(model_a, settings), resolve_ref(model_b, settings))
-    mode = BATCHED if shares_weights(*refs) else PARALLEL
-    cache = model_cache(settings)
-    if not all(cache.is_loaded(ref.base) for ref in refs):
+    models = (model_a, model_b)
+    refs = [None if is_remote(model) else resolve_ref(model, settings) for model in models]  # None: over HTTP
+    local = [ref for ref in refs if ref is not None]
+    mode = BATCHED if len(local) == 2 and shares_weights(*local) else PARALLEL
+    if not all(model_cache(settings).is_loaded(ref.base) for ref in local):
         yield PairUpdate(("", ""), "loading", mode)
-    loaded = [cache.get(ref) for ref in refs]
-    seeds = _seeds(gen)
-    sink: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    limit = float(settings.max_generation_s)
-    if mode == BATCHED:
-        jobs = [_Job(loaded[0], list(refs), messages, gen, seeds, sink, stop, 0, limit)]
-    else:
-        jobs = [_Job(loaded[i], [refs[i]], messages, gen, seeds, sink, stop, i, limit) for i in range(2)]
-    yield from _run(jobs, (model_a, model_b), gate, mode, sink, stop)
+    yield from _run(refs, models, messages, _same_seed(gen), settings, gate, mode)
 
 
 def compare_pair(
@@ -129,10 +118,9 @@ def resolve_ref(model: str, settings: Settings) -> ModelRef:
         raise CompareError(str(exc)) from None
 
 
-def _seeds(gen: GenerationSettings) -> list[int]:
+def _same_seed(gen: GenerationSettings) -> GenerationSettings:
     # Both sides get the same seed: each answer is then what its model gives alone with that seed.
-    seed = int(gen.seed) if gen.seed is not None else secrets.randbits(31)
-    return [seed, seed]
+    return gen if gen.seed is not None else replace(gen, seed=secrets.randbits(31))
 
 
 def _crisis_update(model_a: str, model_b: str, gate: CrisisCheck) -> PairUpdate:
@@ -141,96 +129,71 @@ def _crisis_update(model_a: str, model_b: str, gate: CrisisCheck) -> PairUpdate:
     return PairUpdate((text, text), "done", CRISIS, answers)
 
 
-class _Job:
-    """One ``generate`` call for one or two rows on one loaded base, run in a worker thread."""
+def _submit_local(refs, messages, gen: GenerationSettings, settings: Settings, sink: queue.Queue) -> dict:
+    """Queue the local answers (tagged by side); if the second is refused, the first is withdrawn."""
+    from studio.models.generate import GenerationError
+    from studio.models.loader import ModelLoadError
+    from studio.models.scheduler import submit_chat
 
-    def __init__(self, loaded: LoadedModel, refs: list[ModelRef], messages, gen, seeds, sink, stop, row_offset: int,
-                 max_time: float):
-        from studio.compare.streaming import RowStreamer, eos_ids
-
-        self.loaded, self.refs, self.gen, self.sink, self.stop = loaded, refs, gen, sink, stop
-        self.seeds = seeds[row_offset : row_offset + len(refs)]
-        self.row_offset, self.max_time = row_offset, max_time
-        self.inputs = encode_chat(loaded.tokenizer, messages)
-        self.streamer = RowStreamer(loaded.tokenizer, len(refs), sink, eos_ids(loaded.model, loaded.tokenizer), row_offset)
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._work, daemon=True)
-
-    def _adapter_names(self) -> list[str] | None:
-        from peft import PeftModel
-
-        if isinstance(self.loaded.model, PeftModel):
-            return [ref.adapter_name or BASE_ADAPTER for ref in self.refs]
-        return None  # no adapter was ever loaded on this base: every row is the plain base
-
-    def _work(self) -> None:
-        import torch
-        from transformers import StoppingCriteriaList
-
-        from studio.compare.streaming import decoding_kwargs
-
-        rows = len(self.refs)
-        try:
-            with self.loaded.lock, torch.inference_mode():
-                inputs = {k: v.repeat(rows, 1).to(self.loaded.device) for k, v in self.inputs.items()}
-                extra = {}
-                names = self._adapter_names()
-                if names is not None:
-                    extra["adapter_names"] = names
-                self.loaded.model.generate(
-                    **inputs,
-                    **decoding_kwargs(self.gen, self.loaded.model, self.seeds, self.loaded.device),
-                    **extra,
-                    max_time=self.max_time,
-                    streamer=self.streamer,
-                    pad_token_id=self.loaded.tokenizer.pad_token_id,
-                    stopping_criteria=StoppingCriteriaList([_StopOnEvent(self.stop)]),
-                )
-        except BaseException as exc:  # re-raised in the caller's thread
-            self.failure = exc
-        finally:
-            self.sink.put(("end", self.row_offset, None))
+    submitted: dict = {}
+    try:
+        for side, ref in enumerate(refs):
+            if ref is not None:
+                submitted[side] = submit_chat(ref, messages, gen, settings, sink, tag=side)
+    except (GenerationError, ModelLoadError) as exc:
+        for ticket, _ in submitted.values():
+            ticket.cancel()
+        raise CompareError(str(exc)) from None
+    return submitted
 
 
-def _run(jobs: list[_Job], labels: tuple[str, str], gate: CrisisCheck, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
-    yield from relay(jobs, mode, sink, stop)
-    answers = []
-    for job in jobs:
-        for row in range(len(job.refs)):
-            text = job.streamer.text(row).strip()
-            answers.append(
-                Answer(
-                    model=labels[job.row_offset + row],
-                    text=text,
-                    safety=answer_safety(text, gate),
-                    new_tokens=len(job.streamer.tokens[row]),
-                    seconds=job.streamer.seconds(row),
-                )
-            )
-    yield PairUpdate((answers[0].text, answers[1].text), "done", mode, (answers[0], answers[1]))
+def _run(refs, labels: tuple[str, str], messages, gen, settings: Settings, gate: CrisisCheck, mode: str) -> Iterator[PairUpdate]:
+    """Local answers from the generation scheduler (one batch when they share a base) and remote ones over
+    HTTP in a thread each, merged into one stream. A remote failure ends that side only, with its message."""
+    from studio.models.scheduler import TextDecoder
 
-
-def relay(jobs: list, mode: str, sink: queue.Queue, stop) -> Iterator[PairUpdate]:
-    """Start the jobs and yield both texts as they grow until every job ended; a job's failure is raised.
-
-    -> the last texts. A job has ``thread`` and ``failure`` and sends ("text", row, text) / ("end", row, None)."""
-    texts = ["", ""]
-    for job in jobs:
+    sink: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    submitted = _submit_local(refs, messages, gen, settings, sink)
+    decoders = {side: TextDecoder(loaded.tokenizer) for side, (_, loaded) in submitted.items()}
+    remotes = {side: RemoteJob(labels[side], messages, gen, settings, sink, stop, side)
+               for side, ref in enumerate(refs) if ref is None}
+    for job in remotes.values():
         job.thread.start()
+    texts = ["", ""]
     ended = 0
     try:
-        while ended < len(jobs):
-            kind, row, text = sink.get(timeout=900)
-            if kind == "end":
-                ended += 1
+        while ended < 2:
+            side, kind, value = sink.get()
+            if kind == "token":
+                decoders[side].add(value)
+                texts[side] = decoders[side].text(partial=True)
+            elif kind == "text":
+                texts[side] = value
+            elif kind == "error":
+                raise CompareError(str(value)) from value
             else:
-                texts[row] = text
-                yield PairUpdate((texts[0], texts[1]), "generating", mode)
+                ended += 1
+                continue
+            yield PairUpdate((texts[0], texts[1]), "generating", mode)
     finally:
-        stop.set()  # the consumer went away (or all ended): stop at the next token
-        for job in jobs:
+        stop.set()  # the consumer went away (or all ended): every slot and connection is freed
+        for ticket, _ in submitted.values():
+            ticket.cancel()
+        for job in remotes.values():
             job.thread.join()
-    failure = next((job.failure for job in jobs if job.failure is not None), None)
-    if failure is not None:
-        raise CompareError(f"Generation failed: {failure}") from failure
-    return texts
+    answers = tuple(_answer(side, labels[side], submitted, decoders, remotes, gate) for side in (0, 1))
+    shown = [ERROR_MARK + a.error if a.error else a.text for a in answers]
+    yield PairUpdate((shown[0], shown[1]), "done", mode, answers)
+
+
+def _answer(side: int, label: str, submitted: dict, decoders: dict, remotes: dict, gate: CrisisCheck) -> Answer:
+    if side in remotes:
+        job = remotes[side]
+        text = job.text.strip()
+        return Answer(model=label, text=text, safety=answer_safety(text, gate), new_tokens=int(job.stats.get("new_tokens", 0)),
+                      seconds=float(job.stats.get("seconds", 0.0)), error=job.error)
+    text = decoders[side].text().strip()
+    stats = submitted[side][0].stats()
+    return Answer(model=label, text=text, safety=answer_safety(text, gate), new_tokens=stats["new_tokens"],
+                  seconds=stats["seconds"])

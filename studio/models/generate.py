@@ -1,19 +1,18 @@
 """Chat generation with the model's own chat template: streaming and one-shot.
 
-Streaming runs ``model.generate`` in a worker thread feeding a ``TextIteratorStreamer``; the
-caller iterates cumulative text. Closing the iterator early stops generation at the next token.
+Streaming goes through the generation scheduler (``studio.models.scheduler``), which batches every
+user's requests; the caller iterates cumulative text. Closing the iterator early stops generation at
+the next step.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from studio.models.errors import GenerationError  # noqa: F401 - callers import it from here too
-from studio.models.loader import LoadedModel, ModelRef, model_cache, resolve
+from studio.models.loader import resolve
+from studio.models.scheduler import encode_chat  # noqa: F401 - callers import it from here too
 from studio.settings import Settings
 
 
@@ -104,88 +103,30 @@ def _recent(turns: list[dict], budget: int) -> list[dict]:
     return kept[::-1]
 
 
-def encode_chat(tokenizer, messages: list[dict]):
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-
-
-@contextlib.contextmanager
-def activated(loaded: LoadedModel, ref: ModelRef):
-    """Make ``ref``'s adapter (or no adapter, for a plain base) the active one."""
-    model = loaded.model
-    if not loaded.adapters:
-        yield model
-    elif ref.adapter_name:
-        model.set_adapter(ref.adapter_name)
-        yield model
-    else:
-        with model.disable_adapter():
-            yield model
-
-
-class _StopOnEvent:
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def __call__(self, input_ids, scores, **kwargs) -> bool:
-        return self.event.is_set()
-
-
 def stream_chat(
     model: str, messages: list[dict], gen: GenerationSettings, settings: Settings, stats: dict | None = None
 ) -> Iterator[str]:
     """Yield the reply's cumulative text as it grows. ``model`` is a model reference string.
 
-    When ``stats`` is given it receives ``prompt_tokens`` at once, and ``new_tokens`` and ``seconds`` once
-    generation ends.
+    The request joins the generation scheduler's queue (``studio.models.scheduler``), decoded in one
+    batch with everyone else's. Closing the iterator early cancels it: its slot is free at the next step.
+    When ``stats`` is given it receives ``prompt_tokens`` at once, and ``new_tokens``, ``seconds`` (and
+    ``note``, when the token count asked for was clipped) once generation ends. A full queue raises
+    ``SchedulerBusy`` (a ``GenerationError``) with the message to show.
     """
-    import torch
-    from transformers import StoppingCriteriaList, TextIteratorStreamer
+    from studio.models.scheduler import submit_chat
 
-    ref = resolve(model, settings)
-    loaded = model_cache(settings).get(ref)
-    tokenizer = loaded.tokenizer
-    inputs = encode_chat(tokenizer, messages).to(loaded.device)
+    ticket, loaded = submit_chat(resolve(model, settings), messages, gen, settings)
     if stats is not None:
-        stats["prompt_tokens"] = int(inputs["input_ids"].shape[1])
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        with loaded.lock, activated(loaded, ref) as active:
-            try:
-                if gen.seed is not None:
-                    torch.manual_seed(int(gen.seed))
-                started = time.perf_counter()
-                with torch.inference_mode():
-                    output = active.generate(
-                        **inputs,
-                        **gen.generate_kwargs(),
-                        max_time=float(settings.max_generation_s),  # a per-request limit, whatever max_new_tokens says
-                        streamer=streamer,
-                        pad_token_id=tokenizer.pad_token_id,
-                        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
-                    )
-                if stats is not None:
-                    generated = output[0, inputs["input_ids"].shape[1] :]
-                    stats["new_tokens"] = int((generated != tokenizer.pad_token_id).sum())
-                    stats["seconds"] = round(time.perf_counter() - started, 3)
-            except BaseException as exc:  # surfaced to the caller below
-                failure.append(exc)
-                streamer.end()
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    text = ""
+        stats["prompt_tokens"] = len(ticket.input_ids)
+        if ticket.note:
+            stats["note"] = ticket.note
     try:
-        for piece in streamer:
-            text += piece
-            yield text
+        yield from ticket.texts(loaded.tokenizer)
     finally:
-        stop.set()
-        worker.join()
-    if failure:
-        raise GenerationError(f"Generation failed: {failure[0]}") from failure[0]
+        ticket.cancel()  # a no-op once it ended; otherwise frees its slot before we return
+    if stats is not None:
+        stats.update(ticket.stats())
 
 
 def generate_chat(model: str, messages: list[dict], gen: GenerationSettings, settings: Settings) -> GenerationResult:

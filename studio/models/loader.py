@@ -138,6 +138,7 @@ class LoadedModel:
     device: str
     lock: threading.RLock = field(default_factory=threading.RLock)
     adapters: set[str] = field(default_factory=set)
+    scheduler: object | None = None  # its generation scheduler, made on first use (studio.models.scheduler)
 
 
 class ModelCache:
@@ -155,6 +156,9 @@ class ModelCache:
 
     def loaded_bases(self) -> list[str]:
         return list(self._models)
+
+    def loaded(self) -> list[LoadedModel]:
+        return list(self._models.values())
 
     def get_base(self, base: str) -> LoadedModel:
         loaded = self._models.get(base)
@@ -199,13 +203,27 @@ class ModelCache:
         return loaded
 
     def _add_adapter(self, loaded: LoadedModel, ref: ModelRef) -> None:
+        """Load ``ref``'s adapter next to the others; one that fails to load leaves the model as it was.
+
+        Its weights are read first, before the model is touched: an unreadable file is the common failure,
+        and ``PeftModel.from_pretrained`` would already have changed the base model's layers when it fails.
+        """
         from peft import PeftModel
+        from peft.utils import load_peft_weights
+
+        from studio.util.redact import error_line
 
         log.info("Loading adapter %s from %s", ref.adapter_name, ref.adapter_dir)
-        if isinstance(loaded.model, PeftModel):
-            loaded.model.load_adapter(str(ref.adapter_dir), adapter_name=ref.adapter_name)
-        else:
-            loaded.model = PeftModel.from_pretrained(loaded.model, str(ref.adapter_dir), adapter_name=ref.adapter_name)
+        try:
+            load_peft_weights(str(ref.adapter_dir), device="cpu")
+            if isinstance(loaded.model, PeftModel):
+                loaded.model.load_adapter(str(ref.adapter_dir), adapter_name=ref.adapter_name)
+            else:
+                loaded.model = PeftModel.from_pretrained(loaded.model, str(ref.adapter_dir), adapter_name=ref.adapter_name)
+        except Exception as exc:
+            if isinstance(loaded.model, PeftModel) and ref.adapter_name in loaded.model.peft_config:
+                loaded.model.delete_adapter(ref.adapter_name)  # half loaded: injected layers without weights
+            raise ModelLoadError(f"The adapter of {ref.label} could not be loaded: {error_line(exc)}") from None
         loaded.model.eval()
         loaded.adapters.add(ref.adapter_name)
 

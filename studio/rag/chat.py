@@ -89,8 +89,10 @@ def chat_stream(
         safety["reference_filtered"] = removed
     messages = build_messages(prompt, system_with_rules(system or load_system_prompt(settings), bool(sources)), history, settings)
     messages[-1]["content"] = user  # the checked prompt, with its reference passages
+    stats = stats if stats is not None else {}
     text = yield from _generate(model_ref, messages, gen or GenerationSettings(max_new_tokens=256), settings, sources, safety,
                                 notice, gate, stats)
+    notice = " ".join(filter(None, [notice, stats.get("note")]))  # e.g. the answer's length was clipped
     if safety.get("output_violation"):
         sources = []  # citations under a replaced answer would point at text nobody sees
     if gate.degraded:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from studio.safety.text import Span, clip, negated
 
@@ -112,10 +111,19 @@ def _any_of(rules: tuple[Rule, ...]) -> re.Pattern | None:
     return combined
 
 
-@lru_cache(maxsize=65536)
+_VERDICTS: dict[int, dict[str, bool]] = {}  # per alternation (by id: hashing a long pattern costs more than the search)
+_MAX_VERDICTS = 65536
+
+
 def _may_match(any_of: re.Pattern, sentence: str) -> bool:
     """Cached by sentence: datasets repeat sentences across rows (greetings, refusals, crisis wording)."""
-    return any_of.search(sentence) is not None
+    verdicts = _VERDICTS.setdefault(id(any_of), {})
+    found = verdicts.get(sentence)
+    if found is None:
+        if len(verdicts) >= _MAX_VERDICTS:
+            verdicts.clear()
+        found = verdicts[sentence] = any_of.search(sentence) is not None
+    return found
 
 
 def match(

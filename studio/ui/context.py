@@ -28,6 +28,12 @@ class AppContext:
         for hook in self._after_build:
             hook()
 
+    @property
+    def generation(self) -> dict:
+        """Event options for handlers that generate through the scheduler: as many run at once as it can
+        batch and queue (it answers "the studio is busy" beyond that), apart from the "model" group."""
+        return {"concurrency_id": "generate", "concurrency_limit": self.settings.gen_max_batch + self.settings.gen_queue}
+
     def caller(self, request: gr.Request | None) -> Caller:
         return caller(request, self.settings)
 

@@ -45,6 +45,26 @@ def make_run(settings: Settings, run_id: str = "run-test-lora", steps: int = 4, 
         optimizer.zero_grad()
     lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
     assert any(float(p.detach().abs().sum()) > 0 for p in lora_b), "LoRA B stayed zero: nothing was trained"
+    return _save_run(settings, run_id, model, tokenizer, steps)
+
+
+def make_random_run(settings: Settings, run_id: str, seed: int = 0) -> Path:
+    """A succeeded run whose LoRA has random A and B weights: no training, yet it changes the answers."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from studio.models.loader import base_path
+
+    path = base_path("embedded", settings)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False,
+                        task_type="CAUSAL_LM")
+    return _save_run(settings, run_id, get_peft_model(model, config), AutoTokenizer.from_pretrained(path), 0)
+
+
+def _save_run(settings: Settings, run_id: str, model, tokenizer, steps: int) -> Path:
     run_dir = settings.runs_dir / run_id
     model.save_pretrained(run_dir / "adapter")
     tokenizer.save_pretrained(run_dir / "adapter")

@@ -82,8 +82,10 @@ def studio(tmp_path_factory, embedded_model_dir):
     demo, url = _launch(settings)
     collected = _Collect()
     watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx")]
-    for logger in watched:
+    levels = [logger.level for logger in watched]
+    for logger in watched:  # at DEBUG, so every record is seen (the default WARNING would let a leak pass unseen)
         logger.addHandler(collected)
+        logger.setLevel(logging.DEBUG)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fault = f"http://127.0.0.1:{server.server_address[1]}"
@@ -100,8 +102,9 @@ def studio(tmp_path_factory, embedded_model_dir):
         yield settings, url, key, collected
     server.shutdown()
     demo.close()
-    for logger in watched:
+    for logger, level in zip(watched, levels, strict=True):
         logger.removeHandler(collected)
+        logger.setLevel(level)
 
 
 def _slow_ok(settings):

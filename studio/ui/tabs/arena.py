@@ -136,8 +136,8 @@ def build(ctx: AppContext) -> None:
                 thanks if result["created"] else "This battle was already voted on.")
 
     outputs = [battle_id, answer_a, answer_b, status, vote_choice, submit, regen, reveal]
-    gr.on([start.click, typed.submit], battle, [typed, picked, rater], outputs, api_name="arena_battle", concurrency_id="model")
-    regen.click(regenerate, battle_id, outputs, api_name="arena_regenerate", concurrency_id="model")
+    gr.on([start.click, typed.submit], battle, [typed, picked, rater], outputs, api_name="arena_battle", **ctx.generation)
+    regen.click(regenerate, battle_id, outputs, api_name="arena_regenerate", **ctx.generation)
     repair_panel, prefill = arena_repair.build(ctx, battle_id, rater, rater_id)
     submit.click(vote, [battle_id, vote_choice, comment, rater], [reveal, vote_choice, submit, regen, status],
                  api_name="arena_vote").success(*prefill(), api_visibility="private")

@@ -138,7 +138,7 @@ def build(ctx: AppContext) -> None:
         )
 
     inputs = [prompt, chatbot, model, use_kb, region, system, temperature, top_p, max_new, seed]
-    gr.on([prompt.submit, send.click], respond, inputs, [chatbot, prompt], api_name="chat", concurrency_id="model")
+    gr.on([prompt.submit, send.click], respond, inputs, [chatbot, prompt], api_name="chat", **ctx.generation)
     clear.click(lambda: ([], ""), None, [chatbot, prompt], queue=False, api_visibility="private")
     save_system.click(save, [system], [system], api_name="chat_system_save", api_visibility="private")
     reset_system.click(reset, None, [system], api_name="chat_system_reset", api_visibility="private")

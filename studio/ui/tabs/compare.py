@@ -112,7 +112,7 @@ def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
             raise gr.Error(str(exc)) from None
 
     gr.on([run.click, prompt.submit], side_by_side, [model_a, model_b, prompt, system, temperature, top_p, max_new, seed],
-          [answer_a, answer_b, info_a, info_b], api_name="compare", concurrency_id="model")
+          [answer_a, answer_b, info_a, info_b], api_name="compare", **ctx.generation)
 
 
 def _batch(ctx: AppContext, model_a, model_b) -> None:

@@ -147,9 +147,10 @@ class TrainHandlers:
     def refresh(self, run_id: str | None, request: gr.Request = None):
         """Everything the tab shows about runs, read from the run files (timer tick and reload)."""
         if not self.ctx.caller(request).is_admin:
-            return (gr.skip(),) * 9 + (gr.Timer(active=False),)  # raters never see this tab: stop polling
+            return (gr.skip(),) * 10 + (gr.Timer(active=False),)  # raters never see this tab: stop polling
         import pandas as pd
 
+        from studio.models.scheduler import status_line
         from studio.train.manager import get_manager
         from studio.train.progress import history_rows, snapshot
 
@@ -162,7 +163,8 @@ class TrainHandlers:
         return (
             gr.Dropdown(choices=self._run_ids(), value=snap["run_id"]), progress_html(snap), snap["summary"], plot,
             snap["log"], history_rows(self.settings), gr.Button(interactive=snap["can_stop"]),
-            gr.Button(interactive=snap["can_resume"]), gr.Button(visible=snap["can_compare"]), gr.Timer(active=True),
+            gr.Button(interactive=snap["can_resume"]), gr.Button(visible=snap["can_compare"]), status_line(self.settings),
+            gr.Timer(active=True),
         )
 
     def arena_round(self, run_id: str, request: gr.Request = None) -> str:
@@ -287,6 +289,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     run_dd = gr.Dropdown([], label="Run", allow_custom_value=True, elem_id="train-run")
     bar = gr.HTML(elem_id="train-progress")
     summary = gr.Markdown(elem_id="train-summary")
+    generation = gr.Markdown(elem_id="train-generation-status")  # the shared generation queue, for the admin
     plot = gr.LinePlot(x="step", y="loss", color="series", label="Loss", elem_id="train-loss-plot", height=260)
     log = gr.Textbox(label="Log", lines=10, max_lines=10, autoscroll=True, interactive=False, elem_id="train-log")
     with gr.Row():
@@ -329,7 +332,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     arena_round.click(h.arena_round, run_dd, message, api_name="arena_round")
     push_btn.click(h.push, [run_dd, repo, private, merged, token, override], [export_md, token], api_name="export_push",
                    concurrency_id="model")
-    outputs = [run_dd, bar, summary, plot, log, history, stop, resume, compare, timer]
+    outputs = [run_dd, bar, summary, plot, log, history, stop, resume, compare, generation, timer]
     timer.tick(h.refresh, run_dd, outputs, **private_)
     run_dd.select(h.refresh, run_dd, outputs, **private_)
 
