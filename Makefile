@@ -20,8 +20,14 @@ $(VENV)/.dev-stamp: requirements-dev.txt $(VENV)/.run-stamp
 	$(PIP) install -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.run-stamp
-install-dev: $(VENV)/.dev-stamp
+# GGUF export: llama.cpp's converter, extracted from llama-cpp-python's pinned source archive (77 MB
+# download, ~2 MB kept, nothing compiled) into $(VENV)/share/; see studio/train/gguf_converter.py.
+$(VENV)/.gguf-stamp: studio/train/gguf_converter.py $(VENV)/.run-stamp
+	$(PY) -m studio.train.gguf_converter
+	touch $@
+
+install: $(VENV)/.run-stamp $(VENV)/.gguf-stamp
+install-dev: $(VENV)/.dev-stamp $(VENV)/.gguf-stamp
 
 # Debian's Chromium drives the browser journeys (Playwright cannot download browsers here).
 browser:

@@ -9,7 +9,7 @@ number of steps; per-step wall time, median over the steps after a warm-up step)
 * ``studio``: the studio's real job (``run_trl``) with ``preset: cpu`` (length-grouped batches);
 * ``studio-random-order``: the same job with ``group_by_length: false``, to show what grouping buys.
 
-The default arm is the slow one (~100 s/step at batch 8 in ../shared/FIELD-NOTES.md), so the batch is
+The default arm is the slow one (~100 s/step at batch 8 in docs/MEASURED.md), so the batch is
 kept small (BENCH_TRAIN_BATCH, default 4) and the run short (BENCH_TRAIN_STEPS, default 4 incl. warm-up).
 Tokens/s counts the non-padding tokens a step processes (forward + backward).
 """
@@ -22,6 +22,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from bench.goals import goal
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "examples" / "dataset" / "companion-starter.jsonl"
@@ -127,6 +129,46 @@ def studio(settings, dataset: Path, group_by_length: bool, max_steps: int | None
             "epoch_tokens_per_s": round(status["tokens_trained"] / elapsed[-1], 1), "preset": status["preset"]}
 
 
+def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
+    """The machine's fp32 matmul peak as torch reaches it with the current thread count (best of ``repeats``)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)  # warm-up: thread pool, caches
+    best = 0.0
+    for _ in range(repeats):
+        iters, started = 10, time.perf_counter()
+        for _ in range(iters):
+            torch.mm(a, b)
+        best = max(best, 2 * size**3 * iters / (time.perf_counter() - started))
+    return best
+
+
+def model_parameters(settings) -> int:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from studio.models.loader import base_path
+
+    model = AutoModelForCausalLM.from_pretrained(base_path("embedded", settings), dtype=torch.float32)
+    return sum(p.numel() for p in model.parameters())
+
+
+def flops_figures(tokens_per_s: float, params: int, peaks: list[float]) -> dict:
+    """Achieved FLOP/s as 4 x parameters x trained tokens/s (LoRA: forward 2PT plus the backward through the
+    frozen weights 2PT; adapter and attention-score FLOPs left out), against the measured matmul peak."""
+    achieved, peak = 4 * params * tokens_per_s, max(peaks)
+    return {
+        "fp32 matmul peak GFLOP/s (measured, best of before/after)": round(peak / 1e9, 1),
+        "studio achieved GFLOP/s (4 x params x tokens/s)": round(achieved / 1e9, 1),
+        "studio fraction of matmul peak": round(achieved / peak, 3),
+    }
+
+
+def figures_ratio(tuned: dict, studio_arm: dict) -> float:
+    return round(tuned["s_per_step"] / studio_arm["s_per_step"], 2)
+
+
 def _summary(times: list[float], tokens: list[int]) -> dict:
     return {"s_per_step": round(statistics.median(times), 3), "tokens_per_s": round(sum(tokens) / sum(times), 1),
             "steps_timed": len(times)}
@@ -158,6 +200,7 @@ def main() -> dict:
         "trl-hand-tuned": lambda: plain_trl(settings, convs, tuned=True),
         "studio": lambda: _times(studio(settings, dataset, group_by_length=False, max_steps=STEPS)),
     }
+    peaks = [matmul_peak_flops()]  # the peak is measured in this run, before and after the arms
     samples: dict[str, tuple[list, list]] = {name: ([], []) for name in runners}
     for r in range(ROUNDS):
         for name in (list(runners) if r % 2 == 0 else list(reversed(runners))):
@@ -171,16 +214,23 @@ def main() -> dict:
     grouped = studio(settings, mixed, group_by_length=True, max_steps=None, max_length=MIXED_MAX_LENGTH)
     shuffled = studio(settings, mixed, group_by_length=False, max_steps=None, max_length=MIXED_MAX_LENGTH)
     arms["studio"].update(bf16=grouped["preset"]["bf16"], gradient_checkpointing=grouped["preset"]["gradient_checkpointing"])
+    peaks.append(matmul_peak_flops())
     s, tuned, default = arms["studio"], arms["trl-hand-tuned"], arms["trl-default"]
+    flops = flops_figures(s["tokens_per_s"], model_parameters(settings), peaks)
     figures = {
         "speed-up vs TRL default SFTConfig (per step)": round(default["s_per_step"] / s["s_per_step"], 1),
-        "speed vs hand-tuned TRL (per step)": round(tuned["s_per_step"] / s["s_per_step"], 2),
+        "speed vs hand-tuned TRL (per step)": figures_ratio(tuned, s),
         "epoch speed-up from length grouping": round(shuffled["epoch_s"] / grouped["epoch_s"], 2),
         "studio trained tokens/s (epoch, length-grouped)": grouped["epoch_tokens_per_s"],
         "studio trained tokens/s (epoch, random order)": shuffled["epoch_tokens_per_s"],
         "studio s/step": s["s_per_step"],
         "TRL hand-tuned s/step": tuned["s_per_step"],
         "TRL default s/step": default["s_per_step"],
+        **flops,
+        "goals": [goal("studio FLOP/s as a fraction of the fp32 matmul peak", flops["studio fraction of matmul peak"], 0.4,
+                       higher_is_better=True),
+                  goal("studio speed vs hand-tuned TRL per step", figures_ratio(tuned, s), 1.0, "x",
+                       higher_is_better=True)],
     }
     rows = [{"arm": name, **res} for name, res in arms.items()]
     rows += [{"arm": f"studio epoch ({label})", "s_per_step": round(run["epoch_s"] / run["steps"], 3),
@@ -201,7 +251,10 @@ def main() -> dict:
         f"{cpu_cores()} torch threads. The studio arm runs the real job (run files, callback, adapter save) with its "
         "default assistant-only loss: TRL's fused LM head then projects onto the 49k vocabulary only at trained "
         "positions, which is part of why it can beat the hand-tuned script (that one trains on every token). "
-        "The default-SFTConfig arm uses a small batch because each of its steps takes minutes at batch 8.",
+        "The default-SFTConfig arm uses a small batch because each of its steps takes minutes at batch 8. FLOP/s: "
+        "4 x parameters x the studio arm's trained tokens/s (forward plus the backward through the frozen weights), "
+        "against the best fp32 1024x1024 matmul rate torch reaches with the same threads, measured before and after "
+        "the arms in this run.",
     }
 
 

@@ -12,6 +12,8 @@ import json
 import os
 import time
 
+from bench.goals import goal
+
 N = 10_000
 SAMPLE = 2_000  # conversations for the batch-vs-single tokenization comparison
 LEARNED_SAMPLE = 500  # conversations linted with the learned classifier (about 1,000 distinct turns to encode)
@@ -65,6 +67,8 @@ def main() -> dict:
     assert batch_counts == single_counts, "batch and single tokenization disagree"
 
     lint = _lint_costs([json.loads(x) for x in lines])
+    goals = [goal("validate 10,000 conversations (wall)", round(full_s, 2), 10, " s"),
+             goal("validate 10,000 conversations (process CPU, nearer an idle machine)", round(full_cpu_s, 2), 10, " s")]
     counted = sum(1 for n in report.token_counts if n is not None)
     return {
         "title": "Dataset validation (10,000 conversations, token counts included)",
@@ -81,6 +85,7 @@ def main() -> dict:
             "batch_vs_one_by_one_tokenization_speedup": round(single_s / batch_s, 2),
             "tokenizer_load_s": round(load_s, 2),
             **lint,
+            "goals": goals,
         },
         "notes": (
             f"{counted} of {report.examples} rows token-counted, {len(report.errors)} errors, {len(report.warnings)} warnings "

@@ -103,6 +103,19 @@ def _chatter(url: str, name: str, messages: int, results: dict, lock: threading.
                 results["errors"].append(f"{name}: {exc}")
 
 
+def run_users(url: str, raters: int, chatters: int, results: dict, lock: threading.Lock, battles_each: int = 1,
+              messages_each: int = 1) -> float:
+    """Run the raters and chatters to the end (each in its own thread); returns the wall time in seconds."""
+    threads = [threading.Thread(target=_rater, args=(url, f"rater-{i:02d}", battles_each, results, lock)) for i in range(raters)]
+    threads += [threading.Thread(target=_chatter, args=(url, f"chat-{i:02d}", messages_each, results, lock)) for i in range(chatters)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=1800)
+    return time.perf_counter() - started
+
+
 def run_load(raters: int = 20, chatters: int = 5, battles_each: int = 1, messages_each: int = 1, max_queue: int = 64,
              max_batch: int | None = None) -> dict:
     """Run the load and return what happened; the caller decides what counts as a pass.
@@ -115,14 +128,7 @@ def run_load(raters: int = 20, chatters: int = 5, battles_each: int = 1, message
         settings, demo, url = _start_studio(Path(tmp) / "data", max_queue, max_batch)
         results: dict = {"votes_cast": [], "chats": 0, "errors": [], "latencies": [], "first_token": []}
         lock = threading.Lock()
-        threads = [threading.Thread(target=_rater, args=(url, f"rater-{i:02d}", battles_each, results, lock)) for i in range(raters)]
-        threads += [threading.Thread(target=_chatter, args=(url, f"chat-{i:02d}", messages_each, results, lock)) for i in range(chatters)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=1800)
-        wall = time.perf_counter() - started
+        wall = run_users(url, raters, chatters, results, lock, battles_each, messages_each)
         with store(settings).connect() as conn:
             stored_ids = [row[0] for row in conn.execute("SELECT battle_id FROM votes")]
         demo.close()

@@ -15,6 +15,7 @@ import logging
 import sys
 
 from studio.settings import Settings, SettingsError
+from studio.util.errors import UserError, public_message
 from studio.util.redact import install_log_redaction, redact
 
 COMMAND_MODULES = [
@@ -28,10 +29,11 @@ COMMAND_MODULES = [
     "studio.rag.cli",
     "studio.safety.cli",
     "studio.api.cli",
+    "studio.models.remote_cli",
 ]
 
 
-class CommandError(RuntimeError):
+class CommandError(UserError, RuntimeError):
     """A user-facing failure: printed as one line (or a JSON error) with exit code 1 or 2."""
 
     def __init__(self, message: str, code: int = 1):
@@ -70,20 +72,24 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0 if args.command is None else 2
+    settings = None
     try:
         settings = Settings.from_env()
         return int(args.handler(args, settings) or 0)
     except (CommandError, SettingsError) as exc:
-        return _fail(args, str(exc), getattr(exc, "code", 2))
-    except (ValueError, RuntimeError, OSError) as exc:
-        return _fail(args, str(exc) or type(exc).__name__, 1)
+        return _fail(args, str(exc), getattr(exc, "code", 2), settings)
+    except (UserError, ValueError, RuntimeError, OSError) as exc:
+        return _fail(args, str(exc) or type(exc).__name__, 1, settings)
     except KeyboardInterrupt:
         return 130
 
 
-def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+def _fail(args: argparse.Namespace, message: str, code: int, settings: Settings | None) -> int:
     message = redact(message)
     if getattr(args, "json", False):
-        print(json.dumps({"error": message}))
+        # Machines relay this line (a web front end, a job runner): no server paths in it. The person at
+        # the terminal still reads the full path on stderr.
+        data_dir = settings.data_dir if settings else None
+        print(json.dumps({"error": public_message(message, data_dir)}, ensure_ascii=False))
     print(f"error: {message}", file=sys.stderr)
     return code

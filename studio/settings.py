@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from studio.util.errors import UserError
+
 SPACES_DATA_ROOT = Path("/data")
 
 
-class SettingsError(RuntimeError):
+class SettingsError(UserError, RuntimeError):
     """A setting is unusable; the message names the path or variable to fix."""
 
 
@@ -108,6 +110,9 @@ class Settings:
     gen_max_new_tokens: int = 1024
     # Requests per minute that one API key may make to /v1/... (a token bucket; STUDIO_API_RATE_PER_MIN).
     api_rate_per_min: int = 30
+    # Remote models (remote:<name>, studio.models.remote): seconds to wait for a connection and for each
+    # read of a hosted model's stream before that side fails with a timeout (STUDIO_REMOTE_TIMEOUT_S).
+    remote_timeout_s: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +145,7 @@ class Settings:
             model_cache_mb=_int(env, "STUDIO_MODEL_CACHE_MB", 8192, low=0, high=10**7),
             max_generation_s=_int(env, "STUDIO_MAX_GENERATION_S", 180, low=1, high=86_400),
             api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
+            remote_timeout_s=_int(env, "STUDIO_REMOTE_TIMEOUT_S", 60, low=1, high=3_600),
             gen_max_batch=_int(env, "STUDIO_GEN_MAX_BATCH", 16, high=256),
             gen_queue=_int(env, "STUDIO_GEN_QUEUE", 48, high=10_000),
             gen_prefill_chunk=_int(env, "STUDIO_GEN_PREFILL_CHUNK", 128, low=16, high=65_536),
@@ -177,6 +183,26 @@ class Settings:
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def system_prompt_file(self) -> Path:
+        return self.data_dir / "chat" / "system_prompt.txt"
+
+    @property
+    def safety_dir(self) -> Path:
+        return self.data_dir / "safety"  # admins' crisis-template overrides
+
+    @property
+    def arena_config_file(self) -> Path:
+        return self.data_dir / "arena" / "config.json"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.data_dir / "prompts"  # the clinic's own prompt sets, beside the packaged examples
+
+    @property
+    def eval_suite_dir(self) -> Path:
+        return self.data_dir / "eval-suite"  # a clinic's own report-card suite replaces the default
 
     def ensure_data_dir(self) -> Path:
         """Create the data dir or fail with a message naming the path and the variable."""

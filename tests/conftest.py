@@ -36,3 +36,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a test during which a documented user error was printed as a traceback (see tests/tracebacks.py).
+
+    Checked around each test's body in every test file, so the suite catches a regression wherever it is
+    exercised; a test may opt out with ``@pytest.mark.user_error_tracebacks_ok`` (none does today)."""
+    from tests.tracebacks import user_error_tracebacks
+
+    if item.get_closest_marker("user_error_tracebacks_ok"):
+        return (yield)
+    with user_error_tracebacks() as found:
+        result = yield
+    if found:
+        raise AssertionError("A user error was logged with a traceback (show it as a message instead):\n"
+                             + "\n".join(found[:5]))
+    return result

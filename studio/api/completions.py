@@ -233,6 +233,7 @@ def _updates(req: CompletionRequest, settings: Settings, stats: dict):
     """``chat_stream``'s updates, with its refusals turned into API errors."""
     from studio.models.generate import GenerationError
     from studio.models.loader import ModelLoadError
+    from studio.models.remote import RemoteError
     from studio.models.scheduler import SchedulerBusy
     from studio.rag.chat import chat_stream
 
@@ -242,6 +243,8 @@ def _updates(req: CompletionRequest, settings: Settings, stats: dict):
         yield from stream
     except ModelLoadError as exc:
         raise ApiError(503, f"The model could not be loaded: {exc}", "model", "model_unavailable", "server_error") from None
+    except RemoteError as exc:  # the hosted model behind remote:<name> failed: a bad gateway, with its message
+        raise ApiError(502, str(exc), "model", "upstream_error", "server_error") from None
     except SchedulerBusy as exc:  # the generation queue is full: a retry in a moment may be served
         raise ApiError(503, str(exc), code="busy", kind="server_error", headers={"Retry-After": "5"}) from None
     except GenerationError as exc:

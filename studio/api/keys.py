@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.sqlite import immediate
 
 KEY_PREFIX = "sk-studio-"  # recognisable in a config file, and by the log redaction pattern
@@ -41,7 +42,7 @@ CREATE INDEX IF NOT EXISTS api_keys_name ON api_keys (name);
 """
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(UserError, ValueError):
     pass
 
 

@@ -19,24 +19,24 @@ from datetime import UTC, datetime
 from studio.compare.models import model_choices
 from studio.compare.raters import RaterError, clean_name
 from studio.compare.side_by_side import stream_pair
-from studio.compare.store import WINNERS, StoreError, VoteStore
+from studio.compare.votes import WINNERS, StoreError, VoteStore
 from studio.models.generate import GenerationSettings
+from studio.models.system_prompt import load_system_prompt
 from studio.safety import gate_turn
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.io import atomic_write_json, read_json
 
-DEFAULT_SYSTEM = (
-    "You are a warm, careful AI companion for people in ketamine-assisted therapy. You are an AI companion, "
-    "not a therapist or medical provider. You help with preparation, integration and coping. You never give "
-    "dosing or medication advice and never diagnose; you refer those questions to the person's prescribing "
-    "clinician or care team."
-)
 VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 MAX_COMMENT_CHARS = 2000
 
 
-class ArenaError(ValueError):
+class ArenaError(UserError, ValueError):
     pass
+
+
+class SideFailed(ArenaError):
+    """A hosted model (``remote:<name>``) could not answer: its side shows why; the battle can be regenerated."""
 
 
 class CrisisPrompt(ArenaError):
@@ -55,7 +55,7 @@ class ArenaConfig:
     max_new_tokens: int = 256
     temperature: float = 0.7
     top_p: float = 0.9
-    system: str = DEFAULT_SYSTEM
+    system: str = ""  # empty: follow the companion system prompt Chat serves (studio.models.system_prompt)
 
     def __post_init__(self) -> None:
         self.models = [m.strip() for m in self.models if m and m.strip()]
@@ -67,19 +67,20 @@ class ArenaConfig:
 
     @classmethod
     def load(cls, settings: Settings) -> ArenaConfig:
-        data = read_json(_config_path(settings), {}) or {}
+        data = read_json(settings.arena_config_file, {}) or {}
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        config.system = (config.system or "").strip() or load_system_prompt(settings)
+        return config
 
     def save(self, settings: Settings) -> None:
-        atomic_write_json(_config_path(settings), asdict(self))
+        data = asdict(self)
+        if data["system"].strip() == load_system_prompt(settings):
+            data["system"] = ""  # unchanged: keep following Chat's prompt when an admin edits it later
+        atomic_write_json(settings.arena_config_file, data)
 
     def pool(self, settings: Settings) -> list[str]:
         return list(self.models) or model_choices(settings)
-
-
-def _config_path(settings: Settings):
-    return settings.data_dir / "arena" / "config.json"
 
 
 def store(settings: Settings) -> VoteStore:
@@ -137,6 +138,8 @@ def stream_battle(settings: Settings, battle_id: str) -> Iterator[tuple[str, str
         yield update.texts
         if update.answers is not None:
             a, b = update.answers
+            if a.error or b.error:  # a hosted model failed: its side shows why; no vote on half a battle
+                raise SideFailed(f"One model could not answer: {a.error or b.error} Regenerate to try again.")
             votes.finish_battle(battle_id, a.text, b.text, a.safety.to_dict(), b.safety.to_dict())
 
 
@@ -177,7 +180,7 @@ def import_jsonl(settings: Settings, path) -> dict:
     """Add the votes of an exported file; votes already stored are skipped. Nothing is added on a bad line."""
     from pathlib import Path
 
-    from studio.compare.store import validate_vote
+    from studio.compare.votes import validate_vote
 
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()

@@ -16,6 +16,7 @@ from pathlib import Path
 from studio.compare.prompts import load_prompts
 from studio.compare.side_by_side import compare_pair
 from studio.models.generate import GenerationSettings
+from studio.models.system_prompt import load_system_prompt
 from studio.settings import Settings
 
 
@@ -23,7 +24,9 @@ def run_batch(
     model_a: str, model_b: str, prompts: list[dict], gen: GenerationSettings, settings: Settings,
     system: str | None = None,
 ) -> Iterator[dict]:
-    """Yield one output record per prompt, in order. A prompt's own ``system`` wins over ``system``."""
+    """Yield one output record per prompt, in order. A prompt's own ``system`` wins over ``system``,
+    and without either the companion's own system prompt applies, as in Chat."""
+    system = system or load_system_prompt(settings)
     for item in prompts:
         prompt_system = item.get("system") or system
         a, b = compare_pair(model_a, model_b, item["prompt"], prompt_system, gen, settings)
@@ -77,11 +80,14 @@ def table_rows(records: list[dict], width: int = 160) -> list[list[str]]:
     def short(text: str) -> str:
         return text if len(text) <= width else text[: width - 1] + "…"
 
+    def shown(answer: dict) -> str:  # a hosted model that failed shows why, on its side only
+        return f"⚠️ {answer['error']}" if answer.get("error") else answer["text"]
+
     def flags(answer: dict) -> str:
         return ", ".join(answer["safety"].get("flags") or []) or "—"
 
     return [
-        [short(r["prompt"]), r.get("category", ""), short(r["a"]["text"]), flags(r["a"]), short(r["b"]["text"]), flags(r["b"])]
+        [short(r["prompt"]), r.get("category", ""), short(shown(r["a"])), flags(r["a"]), short(shown(r["b"])), flags(r["b"])]
         for r in records
     ]
 

@@ -89,7 +89,7 @@ def _metrics(args: argparse.Namespace, settings: Settings) -> int:
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from studio.cli import CommandError, emit
     from studio.compare.stats import compute_stats, load_votes
-    from studio.compare.store import StoreError
+    from studio.compare.votes import StoreError
 
     try:
         if args.votes:

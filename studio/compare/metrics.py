@@ -1,6 +1,6 @@
 """An automatic metric: loss and perplexity of both models on a dataset's eval split.
 
-The eval split is the one the training engine holds out (``studio.train.data.split`` with the same
+The eval split is the one the training engine holds out (``studio.train.training_data.split`` with the same
 fraction and seed), and loss counts the assistant's tokens only, with the same masking as training
 (``studio.train.masking``), so the tuned run's number is comparable to its own ``eval_loss``.
 Perplexity is ``exp`` of the token-weighted mean loss. When both models share base weights, one
@@ -58,11 +58,11 @@ def _run_config(model: str, settings: Settings) -> dict | None:
 
 
 def eval_conversations(split: EvalSplit, settings: Settings) -> list[list[dict]]:
-    from studio.train.data import DatasetProblem, load_conversations
-    from studio.train.data import split as train_split
+    from studio.data.export import split as train_split
+    from studio.train.training_data import DatasetProblem, load_training_conversations
 
     try:
-        _, convs = load_conversations(split.dataset, settings)
+        _, convs = load_training_conversations(split.dataset, settings)
     except DatasetProblem as exc:
         raise CompareError(str(exc)) from None
     if split.eval_fraction == 0:

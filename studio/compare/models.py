@@ -1,51 +1,48 @@
-"""Which models can be compared: ``base``, every succeeded training run, or any hub id / path."""
+"""The one list of models a user can choose: ``base``, every succeeded training run, registered remote models."""
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.settings import Settings
+
+if TYPE_CHECKING:
+    from studio.train.runs import RunInfo
 
 log = logging.getLogger(__name__)
 
 
-def succeeded_runs(settings: Settings) -> list[str]:
-    """Run ids whose training succeeded and left an adapter, newest first."""
+def succeeded_runs(settings: Settings) -> list[RunInfo]:
+    """Runs whose training succeeded and left an adapter, newest first (the run folder contract)."""
+    from studio.train.runs import list_runs
+
     try:
-        from studio.train.runs import list_runs  # written by the training engine; may not exist yet
-
         runs = list_runs(settings)
-    except ImportError:
-        return _scan_runs(settings.runs_dir)
-    except Exception as exc:  # a broken run dir must not take the Compare tab down
-        log.warning("list_runs failed (%s); scanning %s instead", exc, settings.runs_dir)
-        return _scan_runs(settings.runs_dir)
-    return [run.run_id for run in runs if run.state == "succeeded" and _has_adapter(settings.runs_dir / run.run_id)]
-
-
-def _has_adapter(run_dir: Path) -> bool:
-    return (run_dir / "adapter" / "adapter_config.json").is_file()
-
-
-def _scan_runs(runs_dir: Path) -> list[str]:
-    """The run directory contract: status.json says succeeded and adapter/ holds the adapter."""
-    found: list[tuple[float, str]] = []
-    if not runs_dir.is_dir():
+    except OSError as exc:  # an unreadable runs folder must not take every model list down
+        log.warning("The runs folder could not be read (%s)", exc)
         return []
-    for run_dir in runs_dir.iterdir():
-        status_path = run_dir / "status.json"
-        if not _has_adapter(run_dir) or not status_path.is_file():
-            continue
-        try:
-            status = json.loads(status_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if status.get("state") == "succeeded":
-            found.append((status_path.stat().st_mtime, run_dir.name))
-    return [name for _, name in sorted(found, reverse=True)]
+    return [run for run in runs if run.state == "succeeded"
+            and (settings.runs_dir / run.run_id / "adapter" / "adapter_config.json").is_file()]
+
+
+def model_options(settings: Settings) -> list[tuple[str, str]]:
+    """(label, model ref) for every list that offers models: Chat, Compare, the arena, the report card, /v1."""
+    runs = [(f"{run.run_name} ({run.run_id})" if run.run_name and run.run_name != run.run_id else run.run_id,
+             run.run_id) for run in succeeded_runs(settings)]
+    return [("base", "base"), *runs, *((ref, ref) for ref in _remotes(settings))]
 
 
 def model_choices(settings: Settings) -> list[str]:
-    return ["base", *succeeded_runs(settings)]
+    """``base``, the finished runs, then the registered hosted models (``remote:<name>``)."""
+    return [ref for _, ref in model_options(settings)]
+
+
+def _remotes(settings: Settings) -> list[str]:
+    from studio.models.remote import remote_choices
+
+    try:
+        return remote_choices(settings)
+    except (OSError, ValueError) as exc:  # a damaged registry must not take the model lists down
+        log.warning("The remote model registry could not be read (%s)", exc)
+        return []

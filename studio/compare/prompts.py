@@ -9,17 +9,18 @@ import json
 from pathlib import Path
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "prompts"
 MAX_PROMPT_CHARS = 8000
 
 
-class PromptSetError(ValueError):
+class PromptSetError(UserError, ValueError):
     pass
 
 
 def prompt_set_dirs(settings: Settings) -> list[Path]:
-    return [EXAMPLES_DIR, settings.data_dir / "prompts"]
+    return [EXAMPLES_DIR, settings.prompts_dir]
 
 
 def list_prompt_sets(settings: Settings) -> dict[str, Path]:

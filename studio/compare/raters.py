@@ -10,7 +10,7 @@ An exclusion keeps a rater's votes stored but leaves them out of the statistics 
 the rater again closes the row instead of deleting it.
 
 Both tables live in the arena's SQLite file (``settings.votes_db``) beside the votes they qualify; their
-schema is part of ``studio.compare.store.SCHEMA``, created once per file. Names compare with
+schema is part of ``studio.compare.votes.SCHEMA``, created once per file. Names compare with
 ``str.casefold`` (``store.fold``; the SQL ``casefold()`` function is the same), so the exclusions, the
 invites and the lists agree on who is who, accents and all.
 
@@ -25,8 +25,9 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from studio.compare.store import VoteStore, fold
+from studio.compare.votes import VoteStore, fold
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 MAX_RATER_CHARS = 80
 MAX_REASON_CHARS = 500
@@ -39,7 +40,7 @@ INVITE_USER_PREFIX = "invite:"
 
 
 
-class RaterError(ValueError):
+class RaterError(UserError, ValueError):
     pass
 
 
@@ -62,7 +63,7 @@ def invite_link(settings: Settings, token: str) -> str:
 
 
 def _db(settings: Settings) -> VoteStore:
-    return VoteStore(settings.votes_db)  # the schema is made once per file and process (see store.py)
+    return VoteStore(settings.votes_db)  # the schema is made once per file and process (see votes.py)
 
 
 def _iso(moment: datetime) -> str:

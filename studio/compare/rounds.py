@@ -18,8 +18,8 @@ NEW_PROMPTS = EXAMPLES_DIR / "probe-set.jsonl"
 
 
 def start_round(settings: Settings, run_id: str, new_prompts: int = 20) -> dict:
-    from studio.train.preference import load_pairs
     from studio.train.runs import RunNotFound, load_run
+    from studio.train.training_data import load_pairs
 
     try:
         run = load_run(settings, run_id)
@@ -43,7 +43,7 @@ def start_round(settings: Settings, run_id: str, new_prompts: int = 20) -> dict:
     name = f"round-{run_id}"
     lines = [json.dumps({"prompt": p, "category": "from votes" if i < voted else "new"}, ensure_ascii=False)
              for i, p in enumerate(seen)]
-    atomic_write_text(settings.data_dir / "prompts" / f"{name}.jsonl", "\n".join(lines) + "\n")
+    atomic_write_text(settings.prompts_dir / f"{name}.jsonl", "\n".join(lines) + "\n")
     arena = ArenaConfig.load(settings)
     ArenaConfig(models=[run_id, rival], max_new_tokens=arena.max_new_tokens, temperature=arena.temperature,
                 top_p=arena.top_p, system=arena.system).save(settings)

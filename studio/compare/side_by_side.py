@@ -8,24 +8,30 @@ base's batch. The two streams are merged into one stream of updates.
 
 Every prompt passes the crisis gate first (urgent: both sides show the fixed crisis template and
 no model is called) and every answer passes the output guard; its flags travel with the answer.
+A hosted model (``remote:<name>``) on either side answers over HTTP in its own thread, at the same time
+(``studio.compare.remote_pair``); its failure ends that side only.
 """
 
 from __future__ import annotations
 
 import queue
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from studio.compare.remote_pair import ERROR_MARK, RemoteJob
 from studio.models.generate import GenerationSettings, build_messages
 from studio.models.loader import ModelRef, model_cache, resolve
+from studio.models.remote import is_remote
 from studio.safety import CrisisCheck, TurnSafety, answer_safety, crisis_safety, gate_turn
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 BATCHED, PARALLEL, CRISIS = "batched", "parallel", "crisis"
 
 
-class CompareError(ValueError):
+class CompareError(UserError, ValueError):
     pass
 
 
@@ -36,6 +42,7 @@ class Answer:
     safety: TurnSafety
     new_tokens: int = 0
     seconds: float = 0.0
+    error: str = ""  # a remote model's failure (timeout, 429, 5xx), with the provider's message
 
     @property
     def tokens_per_s(self) -> float:
@@ -49,6 +56,7 @@ class Answer:
             "new_tokens": self.new_tokens,
             "seconds": round(self.seconds, 3),
             "tokens_per_s": self.tokens_per_s,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -81,12 +89,13 @@ def stream_pair(
     if gate.crisis:
         yield _crisis_update(model_a, model_b, gate)
         return
-    refs = (resolve_ref(model_a, settings), resolve_ref(model_b, settings))
-    mode = BATCHED if shares_weights(*refs) else PARALLEL
-    cache = model_cache(settings)
-    if not all(cache.is_loaded(ref.base) for ref in refs):
+    models = (model_a, model_b)
+    refs = [None if is_remote(model) else resolve_ref(model, settings) for model in models]  # None: over HTTP
+    local = [ref for ref in refs if ref is not None]
+    mode = BATCHED if len(local) == 2 and shares_weights(*local) else PARALLEL
+    if not all(model_cache(settings).is_loaded(ref.base) for ref in local):
         yield PairUpdate(("", ""), "loading", mode)
-    yield from _run(refs, (model_a, model_b), messages, _same_seed(gen), settings, gate, mode)
+    yield from _run(refs, models, messages, _same_seed(gen), settings, gate, mode)
 
 
 def compare_pair(
@@ -120,31 +129,37 @@ def _crisis_update(model_a: str, model_b: str, gate: CrisisCheck) -> PairUpdate:
     return PairUpdate((text, text), "done", CRISIS, answers)
 
 
-def _submit_both(refs, messages, gen: GenerationSettings, settings: Settings, sink: queue.Queue) -> list:
-    """Queue both answers (tags 0 and 1); if the second is refused, the first is withdrawn."""
+def _submit_local(refs, messages, gen: GenerationSettings, settings: Settings, sink: queue.Queue) -> dict:
+    """Queue the local answers (tagged by side); if the second is refused, the first is withdrawn."""
     from studio.models.generate import GenerationError
     from studio.models.loader import ModelLoadError
     from studio.models.scheduler import submit_chat
 
-    submitted = []
+    submitted: dict = {}
     try:
         for side, ref in enumerate(refs):
-            submitted.append(submit_chat(ref, messages, gen, settings, sink, tag=side))
+            if ref is not None:
+                submitted[side] = submit_chat(ref, messages, gen, settings, sink, tag=side)
     except (GenerationError, ModelLoadError) as exc:
-        for ticket, _ in submitted:
+        for ticket, _ in submitted.values():
             ticket.cancel()
         raise CompareError(str(exc)) from None
     return submitted
 
 
 def _run(refs, labels: tuple[str, str], messages, gen, settings: Settings, gate: CrisisCheck, mode: str) -> Iterator[PairUpdate]:
-    """Both answers from the generation scheduler (one batch when they share a base), merged into one stream."""
+    """Local answers from the generation scheduler (one batch when they share a base) and remote ones over
+    HTTP in a thread each, merged into one stream. A remote failure ends that side only, with its message."""
     from studio.models.scheduler import TextDecoder
 
     sink: queue.Queue = queue.Queue()
-    submitted = _submit_both(refs, messages, gen, settings, sink)
-    tickets = [ticket for ticket, _ in submitted]
-    decoders = [TextDecoder(loaded.tokenizer) for _, loaded in submitted]
+    stop = threading.Event()
+    submitted = _submit_local(refs, messages, gen, settings, sink)
+    decoders = {side: TextDecoder(loaded.tokenizer) for side, (_, loaded) in submitted.items()}
+    remotes = {side: RemoteJob(labels[side], messages, gen, settings, sink, stop, side)
+               for side, ref in enumerate(refs) if ref is None}
+    for job in remotes.values():
+        job.thread.start()
     texts = ["", ""]
     ended = 0
     try:
@@ -153,18 +168,32 @@ def _run(refs, labels: tuple[str, str], messages, gen, settings: Settings, gate:
             if kind == "token":
                 decoders[side].add(value)
                 texts[side] = decoders[side].text(partial=True)
-                yield PairUpdate((texts[0], texts[1]), "generating", mode)
+            elif kind == "text":
+                texts[side] = value
             elif kind == "error":
                 raise CompareError(str(value)) from value
             else:
                 ended += 1
+                continue
+            yield PairUpdate((texts[0], texts[1]), "generating", mode)
     finally:
-        for ticket in tickets:  # the consumer went away (or all ended): both slots are free before we return
+        stop.set()  # the consumer went away (or all ended): every slot and connection is freed
+        for ticket, _ in submitted.values():
             ticket.cancel()
-    answers = []
-    for side, ticket in enumerate(tickets):
-        text = decoders[side].text().strip()
-        stats = ticket.stats()
-        answers.append(Answer(model=labels[side], text=text, safety=answer_safety(text, gate),
-                              new_tokens=stats["new_tokens"], seconds=stats["seconds"]))
-    yield PairUpdate((answers[0].text, answers[1].text), "done", mode, (answers[0], answers[1]))
+        for job in remotes.values():
+            job.thread.join()
+    answers = tuple(_answer(side, labels[side], submitted, decoders, remotes, gate) for side in (0, 1))
+    shown = [ERROR_MARK + a.error if a.error else a.text for a in answers]
+    yield PairUpdate((shown[0], shown[1]), "done", mode, answers)
+
+
+def _answer(side: int, label: str, submitted: dict, decoders: dict, remotes: dict, gate: CrisisCheck) -> Answer:
+    if side in remotes:
+        job = remotes[side]
+        text = job.text.strip()
+        return Answer(model=label, text=text, safety=answer_safety(text, gate), new_tokens=int(job.stats.get("new_tokens", 0)),
+                      seconds=float(job.stats.get("seconds", 0.0)), error=job.error)
+    text = decoders[side].text().strip()
+    stats = submitted[side][0].stats()
+    return Answer(model=label, text=text, safety=answer_safety(text, gate), new_tokens=stats["new_tokens"],
+                  seconds=stats["seconds"])

@@ -26,7 +26,7 @@ from studio.compare.stats_length import length_controlled
 from studio.compare.stats_power import votes_needed
 from studio.compare.stats_raters import per_rater
 from studio.compare.stats_sequential import decide
-from studio.compare.store import WINNERS, StoreError, validate_stats_vote
+from studio.compare.votes import WINNERS, StoreError, validate_stats_vote
 
 DEFAULT_RESAMPLES = 1000
 INTERVAL_METHOD = "two-way cluster bootstrap over raters and prompts (ci95_naive: single votes)"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 from statistics import median
 
-from studio.compare.store import WINNERS
+from studio.compare.votes import WINNERS
 
 UNKNOWN_RATER = "(unknown)"
 

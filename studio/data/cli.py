@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.data.export import DEFAULT_SPLIT_SEED
 from studio.settings import Settings
 
 FORMAT_CHOICES = ("auto", "native", "openai", "sharegpt", "alpaca", "csv", "hf")
@@ -21,7 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="Validate, convert, split and manage chat datasets.")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     data.set_defaults(handler=lambda args, settings: data.print_help() or 2)
+    _register_file_commands(sub)
+    _register_store_commands(sub)
 
+
+def _register_file_commands(sub) -> None:
+    """Commands on files: validate, render, convert, split, stats, deidentify."""
     val = _cmd(sub, "validate", _validate, "Validate native chat JSONL (errors and warnings by line).")
     val.add_argument("path")
     val.add_argument("--max-length", type=int, default=None, help="warn above this many tokens")
@@ -43,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spl = _cmd(sub, "split", _split, "Write train.jsonl and eval.jsonl (deterministic by seed).")
     spl.add_argument("input")
     spl.add_argument("--eval-fraction", type=float, default=0.1)
-    spl.add_argument("--seed", type=int, default=0)
+    spl.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED)
     spl.add_argument("--out", required=True, help="output folder")
     spl.add_argument("--format", choices=FORMAT_CHOICES, default="auto")
     spl.add_argument("--with-text", action="store_true")
@@ -55,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--max-length", type=int, default=None)
     st.add_argument("--no-tokens", action="store_true")
 
+    deid = _cmd(sub, "deidentify", _deidentify, "Replace names, phones, e-mails, addresses, dates, ages 90+, IDs and URLs with placeholders.")
+    deid.add_argument("input", help="chat JSONL: one {\"messages\": [...]} per line")
+    deid.add_argument("--out", required=True)
+
+
+def _register_store_commands(sub) -> None:
+    """Commands on stored datasets (versions, import, export, push, restore) and on arena votes."""
     _cmd(sub, "list", _list, "List stored datasets.")
 
     imp = _cmd(sub, "import", _import, "Import a file into a stored dataset as a new version.")
@@ -76,12 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--repo", required=True, help="owner/dataset-name")
     push.add_argument("--public", action="store_true", help="make the repo public (default: private)")
     push.add_argument("--eval-fraction", type=float, default=0.0)
-    push.add_argument("--seed", type=int, default=0)
+    push.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED)
     _region_arg(push)
-
-    deid = _cmd(sub, "deidentify", _deidentify, "Replace names, phones, e-mails, addresses, dates, ages 90+, IDs and URLs with placeholders.")
-    deid.add_argument("input", help="chat JSONL: one {\"messages\": [...]} per line")
-    deid.add_argument("--out", required=True)
 
     res = _cmd(sub, "restore", _restore, "Restore an old version as the newest one.")
     res.add_argument("name")

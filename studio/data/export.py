@@ -33,22 +33,28 @@ def write_jsonl(path: Path | str, conversations: list[dict]) -> Path:
     return path
 
 
-def split(conversations: list[dict], eval_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """Shuffle with ``seed`` and cut off ``eval_fraction`` (at least one example each side when possible)."""
+DEFAULT_SPLIT_SEED = 42  # the TrainConfig default, so an exported eval split is the one training holds out
+
+
+def split(conversations: list, eval_fraction: float, seed: int = DEFAULT_SPLIT_SEED) -> tuple[list, list]:
+    """Shuffle with ``seed`` and cut off ``eval_fraction`` (at least one example each side when possible).
+
+    The one split of the studio: training, the AutoTrain plan, eval loss and exports all call it.
+    """
     if not 0 <= eval_fraction < 1:
         raise DataError(f"eval fraction must be at least 0 and below 1, got {eval_fraction}.")
+    if eval_fraction == 0 or len(conversations) < 2:
+        return list(conversations), []
     order = list(range(len(conversations)))
     random.Random(seed).shuffle(order)
-    n_eval = round(len(order) * eval_fraction)
-    if eval_fraction > 0 and len(order) >= 2:
-        n_eval = min(max(n_eval, 1), len(order) - 1)
+    n_eval = min(len(order) - 1, max(1, round(len(order) * eval_fraction)))
     eval_ids = set(order[:n_eval])
     train = [c for i, c in enumerate(conversations) if i not in eval_ids]
     evals = [c for i, c in enumerate(conversations) if i in eval_ids]
     return train, evals
 
 
-def write_split(conversations: list[dict], out_dir: Path | str, eval_fraction: float, seed: int = 0,
+def write_split(conversations: list[dict], out_dir: Path | str, eval_fraction: float, seed: int = DEFAULT_SPLIT_SEED,
                 tokenizer=None) -> dict[str, Path]:
     """``train.jsonl`` and ``eval.jsonl`` in ``out_dir`` (with a ``text`` column when a tokenizer is given)."""
     train, evals = split(conversations, eval_fraction, seed)

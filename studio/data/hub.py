@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from studio.data.export import split, with_text
+from studio.data.export import DEFAULT_SPLIT_SEED, split, with_text
 from studio.data.schema import DataError, tags_of, to_jsonl
 from studio.util.redact import error_line, register_secret
 
@@ -90,7 +90,7 @@ One conversation per line (TRL conversational format):
 
 
 def push_to_hub(conversations: list[dict], repo_id: str, token: str | None, private: bool = True,
-                eval_fraction: float = 0.0, seed: int = 0, tokenizer=None, source: str = "", api=None) -> PushResult:
+                eval_fraction: float = 0.0, seed: int = DEFAULT_SPLIT_SEED, tokenizer=None, source: str = "", api=None) -> PushResult:
     """Create (or reuse) the dataset repo and upload ``data/*.jsonl`` and ``README.md`` in one commit."""
     repo_id = (repo_id or "").strip()
     if not REPO_RE.match(repo_id):

@@ -68,6 +68,9 @@ class Linter:
         self.is_medication_question = lru_cache(maxsize=CACHE)(is_medication_question)
         self._crisis_level = lru_cache(maxsize=CACHE)(self._level)
         self._text_findings = lru_cache(maxsize=CACHE)(self._text_checks)  # the system prompt repeats on every row
+        # Each conversation is rendered once per Linter (prepare and lint both read it); keyed by id, the
+        # conversation itself is kept alongside so that its id cannot be reused while cached.
+        self._renders: dict[int, tuple[dict, dict | None]] = {}
 
     def prepare(self, convs: list[dict]) -> None:
         """Encode every distinct text in one batch (or fall back to the rules for huge datasets)."""
@@ -91,14 +94,26 @@ class Linter:
         except ClassifierUnavailable as exc:
             self.notice = f"clinical lint is degraded: the learned safety classifier could not load ({exc})"
 
+    def known_render(self, conv: dict, rendered: dict) -> None:
+        """Reuse ``render_conversation(conv, region)`` that the caller already computed for this Linter's region."""
+        self._renders[id(conv)] = (conv, self._cut(rendered))
+
     def _render(self, conv: dict) -> dict | None:
         """The conversation as training sees it, with user turns cut to the person's own words."""
+        cached = self._renders.get(id(conv))
+        if cached is not None and cached[0] is conv:
+            return cached[1]
+        try:
+            rendered = self._cut(render_conversation(conv, self.region))
+        except PlaceholderError:
+            rendered = None  # validation reports it as an error; there is nothing sound to lint
+        self._renders[id(conv)] = (conv, rendered)
+        return rendered
+
+    @staticmethod
+    def _cut(rendered: dict) -> dict:
         from studio.rag.prompt import question_of
 
-        try:
-            rendered = render_conversation(conv, self.region)
-        except PlaceholderError:
-            return None  # validation reports it as an error; there is nothing sound to lint
         messages = [{**m, "content": question_of(m["content"])} if m["role"] == "user" else m for m in rendered["messages"]]
         return {**rendered, "messages": messages}
 

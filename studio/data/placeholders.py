@@ -36,9 +36,12 @@ def names_in(text: str) -> list[str]:
     return PATTERN.findall(text)
 
 
-def problems(text: str, region: str) -> list[str]:
-    """Why ``text`` cannot be rendered for ``region`` (empty when it can)."""
-    values = placeholder_values(region)
+def problems(text: str, region: str, values: dict[str, str] | None = None) -> list[str]:
+    """Why ``text`` cannot be rendered for ``region`` (empty when it can).
+
+    ``values`` is ``placeholder_values(region)`` when the caller has it (it checks many texts).
+    """
+    values = placeholder_values(region) if values is None else values
     out = []
     for name in dict.fromkeys(names_in(text)):
         if name not in PLACEHOLDERS:
@@ -89,7 +92,7 @@ def render_rows(rows: list[dict], region: str | None) -> Rendered:
             if not isinstance(content, str) or "{" not in content:
                 fresh.append(message)
                 continue
-            found = problems(content, code)
+            found = problems(content, code, values)
             if found:
                 raise PlaceholderError(f"line {line}: {found[0]}")
             out.placeholders.update(names_in(content))

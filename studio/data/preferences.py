@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.compare.store import WINNERS
+from studio.compare.votes import WINNERS
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 VOTE_REQUIRED = ("prompt", "response_a", "response_b", "winner")
 VOTE_OPTIONAL = ("model_a", "model_b", "rater", "ts", "comment", "system", "repair", "battle_id", "vote_id")
@@ -35,7 +36,7 @@ PROMPT_ROLES = ("system", "user", "assistant")
 # Column names a repairs table may use: the vote it repairs, and the repaired answer.
 
 
-class PreferenceError(ValueError):
+class PreferenceError(UserError, ValueError):
     """Votes or pairs that cannot be used; the message names the line and what to change."""
 
 
@@ -124,7 +125,7 @@ def read_store_votes(settings: Settings) -> list[dict]:
     """The vote store's votes (excluded raters left out), with their ids, the battle's system prompt and the
     raters' better answers from the arena (``studio.compare.feedback``; rejected ones are left out)."""
     from studio.compare.feedback import open_store, repairs_by_battle
-    from studio.compare.store import EXCLUDED
+    from studio.compare.votes import EXCLUDED
 
     store = open_store(settings)
     with store.connect() as conn:

@@ -12,6 +12,8 @@ import json
 import re
 import unicodedata
 
+from studio.util.errors import UserError
+
 ROLES = ("system", "user", "assistant")
 MESSAGE_KEYS = frozenset({"role", "content"})
 TOP_KEYS = ("messages", "tags")
@@ -19,7 +21,7 @@ TOP_KEYS = ("messages", "tags")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A user-facing data problem; the message names what is wrong and where."""
 
 

@@ -142,10 +142,6 @@ def template_preview(tokenizer, messages: list[dict]) -> TemplatePreview:
     return TemplatePreview(head + body, trained, len(ids), error, body)
 
 
-def preview_html(tokenizer, messages: list[dict]) -> str:
-    return template_preview(tokenizer, messages).html
-
-
 _STYLE = (
     "<style>.ds-tok{border-radius:3px;padding:0 1px;margin:0 .5px}"
     ".ds-trained{background:#c8f7c5;color:#0b3d0b;font-weight:600}"

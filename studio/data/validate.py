@@ -86,6 +86,9 @@ def validate_lines(lines_or_text: str | list[str], tokenizer=None, max_length: i
             rows.append(Row(number, index, None))
             hint = " (a JSON array? The native format is one conversation per line: use `data convert`.)" if line.lstrip().startswith("[") else ""
             errors.append(Issue(number, "invalid_json", f"line {number}: not valid JSON ({exc.msg} at column {exc.colno}){hint}", index))
+        except RecursionError:  # JSON nested thousands deep: this line is bad, the rest still get their report
+            rows.append(Row(number, index, None))
+            errors.append(Issue(number, "invalid_json", f"line {number}: not valid JSON (nested too deeply)", index))
     return _validate_rows(rows, errors, tokenizer, max_length, lint, region)
 
 
@@ -108,11 +111,13 @@ def _validate_rows(rows: list[Row], errors: list[Issue], tokenizer, max_length, 
         report.warnings += [Issue(row.line, code, f"line {row.line}: {msg}", row.index) for code, msg in found_warnings]
     broken = {i.index for i in report.errors}
     report.warnings += _duplicates(rows) + _schema_drift([r for r in rows if r.index not in broken])
+    rendered = _rendered(rows, broken, region) if lint or tokenizer is not None else []  # once, for both
     # The lint is Python and the tokenizer is Rust (it releases the GIL), so they overlap in a thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linted = pool.submit(_lint, [r for r in rows if r.index not in broken and isinstance(r.data, dict)], region) if lint else None
+        valid = [r for r in rows if r.index not in broken and isinstance(r.data, dict)]
+        linted = pool.submit(_lint, valid, region, rendered) if lint else None
         if tokenizer is not None:  # token counts read the rendered text, as training will
-            report.token_counts = _token_checks(report, tokenizer, max_length, _rendered(rows, broken, region))
+            report.token_counts = _token_checks(report, tokenizer, max_length, rendered)
         if linted is not None:
             lint_errors, lint_warnings = linted.result()
             report.errors += lint_errors
@@ -223,14 +228,15 @@ def _schema_drift(rows: list[Row]) -> list[Issue]:
 
 
 def _placeholder_errors(conv: dict, region: str) -> list[tuple[str, str]]:
-    from studio.data.placeholders import PlaceholderError, problems, region_code
+    from studio.data.placeholders import PlaceholderError, placeholder_values, problems, region_code
 
     try:
         code = region_code(region)
     except PlaceholderError as exc:
         return [("placeholder", str(exc))]
+    values = placeholder_values(code) if any("{" in m["content"] for m in conv["messages"]) else {}
     return [("placeholder", f"message {i}: {problem}")
-            for i, m in enumerate(conv["messages"], 1) if "{" in m["content"] for problem in problems(m["content"], code)]
+            for i, m in enumerate(conv["messages"], 1) if "{" in m["content"] for problem in problems(m["content"], code, values)]
 
 
 def _rendered(rows: list[Row], broken: set[int | None], region: str) -> list[Row]:
@@ -268,11 +274,15 @@ def _trained_token_check(report: ValidationReport, tokenizer, convs: list[dict],
         report.errors.append(Issue(row.line, "no_trained_tokens", f"line {row.line}: zero trained tokens: the chat template drops the assistant text, so training would learn nothing", row.index))
 
 
-def _lint(rows: list[Row], region: str) -> tuple[list[Issue], list[Issue]]:
-    """``(errors, warnings)`` of the clinical lint over the valid rows (it renders them itself)."""
+def _lint(rows: list[Row], region: str, rendered: list[Row]) -> tuple[list[Issue], list[Issue]]:
+    """``(errors, warnings)`` of the clinical lint over the valid rows, reusing their ``rendered`` twins."""
     from studio.data.lint import Linter
 
     linter = Linter(region=region)
+    renders = {row.index: row.data for row in rendered}
+    for row in rows:
+        if row.index in renders:
+            linter.known_render(row.data, renders[row.index])
     linter.prepare([row.data for row in rows])
     errors: list[Issue] = []
     warnings = [Issue(None, "lint_limited", linter.notice)] if linter.notice else []

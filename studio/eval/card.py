@@ -77,7 +77,7 @@ def system_digest(settings: Settings) -> str:
     """Which system prompt the answers were given under (a card made under another one is not reused)."""
     import hashlib
 
-    from studio.rag.chat import load_system_prompt
+    from studio.models.system_prompt import load_system_prompt
 
     return hashlib.sha256(load_system_prompt(settings).encode("utf-8")).hexdigest()[:16]
 
@@ -88,7 +88,7 @@ def _counts(items: list[EvalItem]) -> dict[str, int]:
 
 def _prepare(items: list[EvalItem], settings: Settings) -> tuple[list[list[dict]], list[list[str]]]:
     """The chat messages of each prompt (knowledge prompts with retrieved references) and their passages."""
-    from studio.rag.chat import load_system_prompt
+    from studio.models.system_prompt import load_system_prompt
     from studio.rag.prompt import system_with_rules, user_turn
 
     system = load_system_prompt(settings)
@@ -156,6 +156,8 @@ def _eval_loss(models: list[str], settings: Settings, say) -> dict:
     from studio.compare.side_by_side import CompareError
 
     pair = (models[0], models[-1])
+    if any(m.startswith("remote:") for m in pair):  # a hosted model's server gives no token losses
+        return {"error": "Eval loss needs the weights; a remote model has none here."}
     try:
         split = split_for(pair, None, None, None, settings)
         say(f"eval loss on the held-out split of {split.dataset}…")

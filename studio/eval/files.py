@@ -37,6 +37,14 @@ def fingerprint(model: str, settings: Settings) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         return f"adapter:{digest.hexdigest()[:32]}"
+    if model.startswith("remote:"):  # a hosted model is what its server answers for that id there
+        from studio.models.remote import RemoteError, get_remote
+
+        try:
+            remote = get_remote(model, settings)
+            return f"{model}:{remote.model_id}@{remote.base_url}"
+        except RemoteError:
+            return model
     return f"{model}:{settings.base_model}" if model == "base" else model
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from studio.models.generate import GenerationSettings, encode_chat
 from studio.models.loader import BASE_ADAPTER, LoadedModel, ModelLoadError, ModelRef, model_cache, resolve
+from studio.models.remote import is_remote
 from studio.settings import Settings
 
 DEFAULT_BATCH = 8
@@ -57,14 +58,55 @@ def generate_all(
     models: list[str], conversations: list[list[dict]], gen: GenerationSettings, settings: Settings,
     batch_size: int = DEFAULT_BATCH, progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[list[Generated]], Timing]:
-    """``answers[m][i]``: model ``m``'s answer to conversation ``i``; and the time it all took."""
-    refs = resolve_models(models, settings)
+    """``answers[m][i]``: model ``m``'s answer to conversation ``i``; and the time it all took.
+
+    Hosted models (``remote:<name>``) answer over HTTP in a worker thread while the local ones run."""
+    from concurrent.futures import ThreadPoolExecutor
+
     answers: list[list[Generated | None]] = [[None] * len(conversations) for _ in models]
     timing = Timing()
+    remote = [m for m, model in enumerate(models) if is_remote(model)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hosted = pool.submit(_remote_all, [models[m] for m in remote], conversations, gen, settings)
+        local = [m for m in range(len(models)) if m not in remote]
+        _local_all(models, local, conversations, gen, settings, batch_size, progress, answers, timing)
+        for m, (rows, seconds) in zip(remote, hosted.result(), strict=True):
+            answers[m] = list(rows)
+            timing.seconds += seconds
+            timing.new_tokens += sum(row.new_tokens for row in rows)
+            timing.answers += len(rows)
+    return [[a for a in row if a is not None] for row in answers], timing
+
+
+def _remote_all(models: list[str], conversations: list[list[dict]], gen: GenerationSettings,
+                settings: Settings) -> list[tuple[list[Generated], float]]:
+    """Each hosted model's greedy answers, one request per conversation; a failure names the model."""
+    from studio.models.remote import RemoteError, generate_remote
+
+    greedy = GenerationSettings(max_new_tokens=gen.max_new_tokens, temperature=0.0, repetition_penalty=gen.repetition_penalty)
+    out = []
+    for model in models:
+        rows, seconds = [], 0.0
+        for messages in conversations:
+            try:
+                text, new_tokens, took = generate_remote(model, messages, greedy, settings)
+            except RemoteError as exc:
+                raise EvalGenerationError(str(exc)) from None
+            rows.append(Generated(text, new_tokens))
+            seconds += took
+        out.append((rows, seconds))
+    return out
+
+
+def _local_all(models: list[str], members_all: list[int], conversations: list[list[dict]], gen: GenerationSettings,
+               settings: Settings, batch_size: int, progress, answers: list, timing: Timing) -> None:
+    if not members_all:
+        return
+    refs = resolve_models(models, settings)
     groups: dict[str, list[int]] = {}
-    for m, ref in enumerate(refs):
-        groups.setdefault(ref.base, []).append(m)
-    done, total = 0, len(models) * len(conversations)
+    for m in members_all:
+        groups.setdefault(refs[m].base, []).append(m)
+    done, total = 0, len(members_all) * len(conversations)
     for members in groups.values():
         loaded = _load(refs, members, settings)
         encoded = [_ids(loaded, messages) for messages in conversations]
@@ -81,7 +123,6 @@ def generate_all(
             done += len(chunk) * len(members)
             if progress:
                 progress(done, total)
-    return [[a for a in row if a is not None] for row in answers], timing
 
 
 def _load(refs: list[ModelRef], members: list[int], settings: Settings) -> LoadedModel:

@@ -18,12 +18,13 @@ from studio.eval.card import CardRequest, make_card
 from studio.eval.markdown import LABELS
 from studio.eval.suite import load_suite
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 BASELINE = "base"
 MIN_REASON_CHARS = 10
 
 
-class ReleaseRefused(RuntimeError):
+class ReleaseRefused(UserError, RuntimeError):
     pass
 
 

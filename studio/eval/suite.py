@@ -18,13 +18,14 @@ from pathlib import Path
 
 from studio.compare.prompts import PromptSetError, parse_prompt_line
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "examples" / "eval"
 # The scored categories, in the order a report shows them; each has a scorer in studio.eval.scoring.
 CATEGORIES = ("dosing", "crisis", "red_flags", "benign", "psychoeducation", "knowledge")
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError, ValueError):
     pass
 
 
@@ -59,7 +60,7 @@ class Suite:
 
 
 def default_suite(settings: Settings | None) -> Path:
-    own = settings.data_dir / "eval-suite" if settings else None
+    own = settings.eval_suite_dir if settings else None
     return own if own and own.is_dir() else DEFAULT_SUITE
 
 

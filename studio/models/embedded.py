@@ -2,7 +2,7 @@
 
 `materialize()` turns the GGUF file into plain fp32 safetensors plus a tokenizer, once, under the
 cache dir. The result loads the same in current transformers (the studio) and in transformers
-4.48 (AutoTrain's isolated environment): see ../shared/FIELD-NOTES.md for the three fixes.
+4.48 (AutoTrain's isolated environment): see docs/MEASURED.md for the three fixes.
 """
 
 from __future__ import annotations

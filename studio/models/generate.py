@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from studio.models.errors import GenerationError  # noqa: F401 - callers import it from here too
 from studio.models.loader import resolve
+from studio.models.scheduler import encode_chat  # noqa: F401 - callers import it from here too
 from studio.settings import Settings
-
-
-class GenerationError(ValueError):
-    pass
 
 
 @dataclass
@@ -103,10 +101,6 @@ def _recent(turns: list[dict], budget: int) -> list[dict]:
             break
         kept.append(turn)
     return kept[::-1]
-
-
-def encode_chat(tokenizer, messages: list[dict]):
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
 
 
 def stream_chat(

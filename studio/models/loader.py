@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.settings import Settings
+from studio.train.config import RUN_ID  # plain data: the one definition of a run folder name
+from studio.util.errors import UserError
 
 log = logging.getLogger(__name__)
 
 BASE_ADAPTER = "__base__"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     pass
 
 
@@ -63,11 +64,11 @@ def resolve(ref: str, settings: Settings) -> ModelRef:
     return ModelRef(label=ref, base=ref)
 
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def finished_run_or_base(ref: str, settings: Settings) -> str:
-    """``ref`` when anyone may choose it: 'base' or a finished run's id, never a folder or a Hub id.
+    """``ref`` when anyone may choose it: 'base', a finished run's id or a registered ``remote:<name>``,
+    never a folder or a Hub id.
 
     Raters reach generation through the app's API; a path or Hub id would make the server load (and
     keep) any model they name, once per spelling.
@@ -75,7 +76,14 @@ def finished_run_or_base(ref: str, settings: Settings) -> str:
     ref = (ref or "base").strip()
     if ref == "base":
         return ref
-    if _RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
+    if ref.startswith("remote:"):  # a hosted model an admin registered: it loads nothing here
+        from studio.models.remote import RemoteError, get_remote
+
+        try:
+            return get_remote(ref, settings).ref
+        except RemoteError as exc:
+            raise ModelLoadError(str(exc)) from None
+    if RUN_ID.match(ref) and ".." not in ref and (settings.runs_dir / ref / "adapter" / "adapter_config.json").is_file():
         return ref
     raise ModelLoadError(f"{ref[:60]!r} is not a model you can choose: pick 'base' or a finished run from the list.")
 

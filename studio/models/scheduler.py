@@ -30,10 +30,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from studio.models.generate import GenerationError, GenerationSettings, encode_chat
+from studio.models.errors import GenerationError
 from studio.models.loader import LoadedModel, ModelRef, model_cache
 from studio.settings import Settings
+
+if TYPE_CHECKING:  # type only: studio.models.generate is the layer above this one
+    from studio.models.generate import GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -401,6 +405,11 @@ def scheduler_for(loaded: LoadedModel, settings: Settings) -> Scheduler:
         if loaded.scheduler is None:
             loaded.scheduler = Scheduler(loaded, settings)
         return loaded.scheduler
+
+
+def encode_chat(tokenizer, messages: list[dict]):
+    """The chat template with the generation prompt, as the model's input tensors."""
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
 
 
 def submit_chat(ref: ModelRef, messages: list[dict], gen: GenerationSettings, settings: Settings,

@@ -14,18 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from studio.models.system_prompt import load_system_prompt
 from studio.rag.prompt import Source, sources_from, system_with_rules, user_turn
 from studio.settings import Settings
-from studio.util.io import atomic_write_text
 
-DEFAULT_SYSTEM = (
-    "You are a warm, careful AI companion for people in ketamine-assisted therapy. You are an AI "
-    "companion, not a therapist or medical provider. You help with preparation, integration, "
-    "psychoeducation and coping. You never give dosing or medication advice and never diagnose; "
-    "you refer those questions to the person's prescribing clinician or care team."
-)
 MIN_SIMILARITY = 0.25  # below this the best passage is unrelated (e.g. "hello"): answer without references
-MAX_SYSTEM_CHARS = 4000
 
 
 @dataclass
@@ -124,12 +117,16 @@ def _retrieve(prompt: str, settings: Settings, k: int, safety: dict):
 def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dict, notice: str, gate, stats: dict | None = None):
     from studio.models.generate import stream_chat
     from studio.models.loader import model_cache, resolve
+    from studio.models.remote import is_remote, stream_remote
     from studio.safety import check_reply, finish_reply
 
-    if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
-        yield ChatUpdate("", sources, safety, status="loading", notice=notice)
+    if is_remote(model_ref):  # a hosted model answers over HTTP; the gate and the guard around it are the same
+        stream = stream_remote(model_ref, messages, gen, settings, stats)
+    else:
+        if not model_cache(settings).is_loaded(resolve(model_ref, settings).base):
+            yield ChatUpdate("", sources, safety, status="loading", notice=notice)
+        stream = stream_chat(model_ref, messages, gen, settings, stats)
     text = ""
-    stream = stream_chat(model_ref, messages, gen, settings, stats)
     try:
         for text in stream:
             if check_reply(text, partial=True).violation:
@@ -142,26 +139,3 @@ def _generate(model_ref, messages, gen, settings: Settings, sources, safety: dic
         safety["output_violation"] = True
         safety["output_codes"] = list(verdict.codes)
     return final
-
-
-def system_prompt_path(settings: Settings):
-    return settings.data_dir / "chat" / "system_prompt.txt"
-
-
-def load_system_prompt(settings: Settings) -> str:
-    path = system_prompt_path(settings)
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return DEFAULT_SYSTEM
-    return text or DEFAULT_SYSTEM
-
-
-def save_system_prompt(settings: Settings, text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("The system prompt is empty. Write one, or use 'Reset' to restore the default.")
-    if len(text) > MAX_SYSTEM_CHARS:
-        raise ValueError(f"The system prompt is {len(text)} characters; keep it under {MAX_SYSTEM_CHARS}.")
-    atomic_write_text(system_prompt_path(settings), text + "\n")
-    return text

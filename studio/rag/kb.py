@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 
 from studio.rag.bm25 import BM25Index
@@ -20,7 +21,8 @@ from studio.rag.chunking import Chunk, ChunkConfig, chunk_sections
 from studio.rag.embedder import Embedder, get_embedder
 from studio.rag.parsers import IngestError, kind_of, parse_document
 from studio.rag.retrieve import MODES, Hit, make_hit, rrf
-from studio.rag.store import ChromaStore, collection_name
+from studio.rag.staging import IngestCancelled, Pace, estimate_for_bytes, recover_staged, stopped_message
+from studio.rag.store import STAGED, ChromaStore, collection_name
 from studio.settings import Settings
 from studio.util.uploads import safe_filename
 
@@ -77,6 +79,8 @@ class KnowledgeBase:
         self._bm25_generation: str | None = None
         self._texts: dict[str, tuple[str, dict]] = {}
         self._tokens: dict[str, list[str]] = {}
+        self._delta: tuple[list[tuple[str, str, dict]], list[str]] = ([], [])  # this instance's change: added, removed
+        recover_staged(self.store)  # an add that died with the last process must not linger or look complete
 
     @property
     def embedder(self) -> Embedder:
@@ -96,6 +100,10 @@ class KnowledgeBase:
                 errors.append(str(exc))
         return self.add_documents(files, progress, errors)
 
+    def estimate_files(self, paths: Sequence[Path | str]) -> str:
+        """A rough time estimate for adding these files, from their size and the last measured speed."""
+        return estimate_for_bytes(sum(Path(p).stat().st_size for p in paths if Path(p).is_file()), self.store)
+
     def _read(self, path: Path, name: str) -> bytes:
         if not path.is_file():
             raise IngestError(f"{path}: no such file.")
@@ -111,9 +119,14 @@ class KnowledgeBase:
             )
 
     def add_documents(
-        self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None, errors: Sequence[str] = ()
+        self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None, errors: Sequence[str] = (),
+        stop: threading.Event | None = None,
     ) -> AddReport:
-        """Parse everything first; if any file is unusable, report every problem and store nothing."""
+        """Parse everything first; if any file is unusable, report every problem and store nothing.
+
+        Each document is all-or-nothing: its chunks are written staged (invisible to listing and search)
+        and swapped in once all of them are stored. A ``stop`` or an error leaves the previous version.
+        """
         parsed, errors = [], list(errors)
         for name, data in files:
             try:
@@ -125,6 +138,7 @@ class KnowledgeBase:
             raise IngestError("\n".join(errors + ["Nothing was added."]))
         report = AddReport()
         with self._lock:
+            before, self._delta = self.store.generation(), ([], [])
             todo, changed = [], False
             for doc in parsed:
                 existing = self.store.metadata_for(doc.name)
@@ -135,13 +149,11 @@ class KnowledgeBase:
                     changed = changed or bool(stale)
                 else:
                     todo.append((doc, existing))
-            self._write([doc for doc, _ in todo], progress)
-            for doc, existing in todo:  # only now, with every new chunk stored, drop the old version
-                self._delete([cid for cid in existing if cid not in set(self._ids(doc))])
-                (report.replaced if existing else report.added).append(doc.name)
-                report.chunks += len(doc.chunks)
-            if todo or changed:
-                self.store.bump_generation()
+            try:
+                self._write(todo, progress, stop, report)
+            finally:
+                if todo or changed:
+                    self._indexed(before, self.store.bump_generation())
         return report
 
     def _parse(self, name: str, data: bytes) -> _Parsed:
@@ -163,22 +175,48 @@ class KnowledgeBase:
     def _ids(doc: _Parsed) -> list[str]:
         return [chunk_id(doc.name, doc.digest, c.index) for c in doc.chunks]
 
-    def _write(self, docs: list[_Parsed], progress: Progress | None) -> None:
-        """Embed and store the chunks of all ``docs`` in groups that span documents (fewer, fuller batches)."""
+    def _write(self, todo: list[tuple[_Parsed, dict]], progress: Progress | None, stop: threading.Event | None,
+               report: AddReport) -> None:
+        """Embed and store staged chunks in groups that span documents; swap each document in once complete."""
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [(cid, doc, chunk) for doc in docs for cid, chunk in zip(self._ids(doc), doc.chunks, strict=True)]
-        for start in range(0, len(rows), EMBED_GROUP):
-            group = rows[start : start + EMBED_GROUP]
-            texts = [chunk.text for _, _, chunk in group]
-            vectors = self.embedder.embed(texts)
-            metas = [_chunk_meta(doc, chunk, added_at) for _, doc, chunk in group]
-            self.store.upsert([cid for cid, _, _ in group], vectors, texts, metas)
-            if progress:
-                progress(start + len(group), len(rows), f"embedding {group[-1][1].name}")
+        rows = [(cid, doc, chunk) for doc, _ in todo for cid, chunk in zip(self._ids(doc), doc.chunks, strict=True)]
+        ends = list(accumulate(len(doc.chunks) for doc, _ in todo))
+        pending = [(doc, existing, end) for (doc, existing), end in zip(todo, ends, strict=True)]
+        pace = Pace(self.store, len(rows), progress)
+        try:
+            for start in range(0, len(rows), EMBED_GROUP):
+                if stop is not None and stop.is_set():
+                    raise IngestCancelled(stopped_message(report.added + report.replaced, [d.name for d, _, _ in pending]))
+                group = rows[start : start + EMBED_GROUP]
+                texts = [chunk.text for _, _, chunk in group]
+                vectors = self.embedder.embed(texts)
+                metas = [_chunk_meta(doc, chunk, added_at, staged=True) for _, doc, chunk in group]
+                self.store.upsert([cid for cid, _, _ in group], vectors, texts, metas)
+                while pending and pending[0][2] <= start + len(group):  # every chunk of this document is stored
+                    self._swap(*pending.pop(0)[:2], added_at, report)
+                pace.step(start + len(group), group[-1][1].name)
+            while pending:
+                self._swap(*pending.pop(0)[:2], added_at, report)
+            pace.finish()
+        finally:
+            for doc, _, _ in pending:  # an interrupted document leaves nothing listed; its old version stays
+                self._delete(list(self.store.metadata_for(doc.name, staged=True)))
+
+    def _swap(self, doc: _Parsed, existing: dict, added_at: str, report: AddReport) -> None:
+        """Make ``doc``'s staged chunks live, then drop its old version."""
+        ids = self._ids(doc)
+        metas = [_chunk_meta(doc, chunk, added_at) for chunk in doc.chunks]
+        self.store.update_metadata(ids, metas)
+        self._delta[0].extend((cid, chunk.text, {k: v for k, v in meta.items() if v is not None})
+                              for cid, chunk, meta in zip(ids, doc.chunks, metas, strict=True))
+        self._delete([cid for cid in existing if cid not in set(ids)])
+        (report.replaced if existing else report.added).append(doc.name)
+        report.chunks += len(doc.chunks)
 
     def _delete(self, ids: list[str]) -> None:
         if ids:
             self.store.delete(ids)
+            self._delta[1].extend(ids)
 
     # -- listing and removing ------------------------------------------------------------------
     def list_documents(self) -> list[DocInfo]:
@@ -191,11 +229,12 @@ class KnowledgeBase:
 
     def remove(self, name: str) -> int:
         with self._lock:
+            before, self._delta = self.store.generation(), ([], [])
             ids = list(self.store.metadata_for(name))
             if not ids:
                 raise IngestError(f"No document named '{name}' in the knowledge base. `kb list` shows the names.")
             self._delete(ids)
-            self.store.bump_generation()
+            self._indexed(before, self.store.bump_generation())
         return len(ids)
 
     # -- querying ---------------------------------------------------------------------------------
@@ -220,25 +259,47 @@ class KnowledgeBase:
         return hits
 
     def _keyword_index(self) -> BM25Index:
-        """The BM25 index, rebuilt from the store when any process changed the collection."""
+        """The BM25 index, brought up to date when another process (or instance) changed the collection.
+
+        Only the difference is read back: the live ids, then the text of the new ones (a chunk id names
+        its content, so a known id has known text). Changes made here are applied by ``_indexed``.
+        """
         generation = self.store.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
-                ids, texts, metas = self.store.all_chunks()
-                self._texts = {cid: (t, m) for cid, t, m in zip(ids, texts, metas, strict=True)}
-                self._tokens = {cid: self._tokens[cid] for cid in ids if cid in self._tokens}
-                self._bm25 = BM25Index(ids, texts, [m.get("doc", "") for m in metas], self._tokens)
-                self._bm25_generation = generation
+                live = self.store.live_ids()
+                index = self._bm25 or BM25Index(token_cache=self._tokens)
+                gone = [cid for cid in self._texts if cid not in live]
+                ids, texts, metas = self.store.chunks(sorted(live.difference(self._texts)))
+                self._apply(index, list(zip(ids, texts, metas, strict=True)), gone)
+                self._bm25, self._bm25_generation = index, generation
             return self._bm25
+
+    def _indexed(self, before: str, after: str) -> None:
+        """Apply this instance's own change to the index, unless someone else changed the store meanwhile."""
+        added, removed = self._delta
+        self._delta = ([], [])
+        if self._bm25 is not None and self._bm25_generation == before:
+            self._apply(self._bm25, added, removed)
+            self._bm25_generation = after
+
+    def _apply(self, index: BM25Index, added: list[tuple[str, str, dict]], removed: list[str]) -> None:
+        index.remove(removed)
+        for cid in removed:
+            self._texts.pop(cid, None)
+            self._tokens.pop(cid, None)
+        index.add([cid for cid, _, _ in added], [text for _, text, _ in added], [m.get("doc", "") for _, _, m in added])
+        self._texts.update({cid: (text, meta) for cid, text, meta in added})
 
     def documents(self) -> list[str]:
         return [d.doc for d in self.list_documents()]
 
 
-def _chunk_meta(doc: _Parsed, chunk: Chunk, added_at: str) -> dict:
+def _chunk_meta(doc: _Parsed, chunk: Chunk, added_at: str, staged: bool = False) -> dict:
     meta = {
         "doc": doc.name, "chunk": chunk.index, "heading": chunk.heading, "hash": doc.digest,
         "n_chunks": len(doc.chunks), "added_at": added_at,
+        STAGED: True if staged else None,  # None removes the key on update: the chunk is live
     }
     # Chroma metadata cannot hold None: absent keys mean "no page".
     if chunk.page is not None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from studio.util.errors import UserError
+
 SUPPORTED = {
     ".pdf": "pdf",
     ".md": "markdown",
@@ -25,7 +27,7 @@ SUPPORTED = {
 }
 
 
-class IngestError(ValueError):
+class IngestError(UserError, ValueError):
     """A document cannot be added; the message says why and what to do."""
 
 

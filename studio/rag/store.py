@@ -49,6 +49,9 @@ def _batches(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(n, start + size))
 
 
+STAGED = "staged"  # metadata key of chunks written by an add that has not been swapped in yet
+
+
 class ChromaStore:
     def __init__(self, settings: Settings):
         self.client = make_client(settings)
@@ -96,17 +99,36 @@ class ChromaStore:
         for part in _batches(len(ids), self.max_batch):
             self.collection.delete(ids=ids[part])
 
-    def metadata_for(self, doc: str | None = None) -> dict[str, dict]:
-        """id -> metadata for one document (or all), without the texts."""
-        where = {"doc": doc} if doc is not None else None
+    def update_metadata(self, ids: Sequence[str], metas: Sequence[dict]) -> None:
+        ids = list(ids)
+        for part in _batches(len(ids), self.max_batch):
+            self.collection.update(ids=ids[part], metadatas=list(metas[part]))
+
+    def metadata_for(self, doc: str | None = None, staged: bool = False) -> dict[str, dict]:
+        """id -> metadata for one document (or all), without the texts; ``staged`` lists unfinished adds instead."""
         out: dict[str, dict] = {}
-        for ids, _, metas in self._pages(where, include=["metadatas"]):
+        for ids, _, metas in self._pages(_where(doc, staged), include=["metadatas"]):
             out.update(zip(ids, metas, strict=True))
         return out
 
+    def live_ids(self) -> set[str]:
+        """Ids of every live chunk (no texts, no metadata: the cheapest way to see what changed)."""
+        return {cid for ids, _, _ in self._pages(_where(None, False), include=[]) for cid in ids}
+
+    def chunks(self, ids: Sequence[str]) -> tuple[list[str], list[str], list[dict]]:
+        """Text and metadata of these chunks (missing ids are left out)."""
+        out_ids, texts, metas = [], [], []
+        ids = list(ids)
+        for part in _batches(len(ids), self.max_batch):
+            got = self.collection.get(ids=ids[part], include=["documents", "metadatas"])
+            out_ids += got["ids"]
+            texts += got["documents"]
+            metas += [dict(m or {}) for m in got["metadatas"]]
+        return out_ids, texts, metas
+
     def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
         ids, texts, metas = [], [], []
-        for page_ids, page_texts, page_metas in self._pages(None, include=["documents", "metadatas"]):
+        for page_ids, page_texts, page_metas in self._pages(_where(None, False), include=["documents", "metadatas"]):
             ids += page_ids
             texts += page_texts
             metas += page_metas
@@ -119,7 +141,7 @@ class ChromaStore:
             ids = got["ids"]
             if not ids:
                 return
-            yield ids, got.get("documents") or [""] * len(ids), [dict(m or {}) for m in got["metadatas"]]
+            yield ids, got.get("documents") or [""] * len(ids), [dict(m or {}) for m in got.get("metadatas") or [{}] * len(ids)]
             if len(ids) < self.max_batch:
                 return
             offset += len(ids)
@@ -131,8 +153,14 @@ class ChromaStore:
         got = self.collection.query(
             query_embeddings=[vector],
             n_results=n,
-            where={"doc": doc} if doc is not None else None,
+            where=_where(doc, False),
             include=["documents", "metadatas", "distances"],
         )
         rows = zip(got["ids"][0], got["distances"][0], got["documents"][0], got["metadatas"][0], strict=True)
         return [(cid, 1.0 - float(dist), text, dict(meta or {})) for cid, dist, text, meta in rows]
+
+
+def _where(doc: str | None, staged: bool) -> dict:
+    """Chunks of an add still in progress (or interrupted) carry ``staged``: reads see them only when asked."""
+    state = {STAGED: True} if staged else {STAGED: {"$ne": True}}  # $ne also matches chunks without the key
+    return {"$and": [{"doc": doc}, state]} if doc is not None else state

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.safety.taxonomy import GUARD_CODES, OK_CATEGORIES, USER_LEVEL
+from studio.util.errors import UserError
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "examples" / "safety" / "corpus"
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus row is malformed; the message names the file and line."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from studio.safety import classifier as clf
 from studio.safety import training as tr
 from studio.safety.corpus import load_reply_rows, load_user_rows
+from studio.safety.rates import wilson
 
 
 def cross_validate(settings) -> dict:
@@ -31,8 +32,6 @@ def cross_validate(settings) -> dict:
 
 
 def _user_block(rows, oof, t) -> dict:
-    from studio.safety.evaluate import wilson
-
     flagged = oof["flagged"] >= t["user_unsure"]
     urgent = clf.urgent_decision(oof["urgent"], oof["flagged"], t)
     positive = np.array([r.label != "none" for r in rows])
@@ -48,8 +47,6 @@ def _user_block(rows, oof, t) -> dict:
 
 
 def _reply_block(rows, oof, t) -> dict:
-    from studio.safety.evaluate import wilson
-
     flagged = oof["violation"] >= t["reply_violation"]
     positive = np.array([r.label == "violation" for r in rows])
     return {
@@ -63,8 +60,6 @@ def _reply_block(rows, oof, t) -> dict:
 
 def _accuracy_by(rows, flagged: np.ndarray, positive: np.ndarray) -> dict:
     """Share of rows judged right, per writing style and per category."""
-    from studio.safety.evaluate import wilson
-
     by_style, by_category = defaultdict(list), defaultdict(list)
     for i, row in enumerate(rows):
         correct = bool(flagged[i]) == bool(positive[i])

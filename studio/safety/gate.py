@@ -30,6 +30,7 @@ from studio.safety.rules import match
 from studio.safety.taxonomy import USER_LEVEL, category_of_rule, max_level
 from studio.safety.text import clip, normalize, sentences
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 log = logging.getLogger(__name__)
 _ALL_RULES = crisis_rules.RULES + crisis_rules.NON_ENGLISH
@@ -38,7 +39,7 @@ _LATIN = re.compile(r"[a-zà-ÿ]")
 DEGRADED_NOTICE = "Safety checks degraded: the learned safety classifier could not load, so only the rules are running."
 
 
-class ConversationError(ValueError):
+class ConversationError(UserError, ValueError):
     """The messages given to ``check_conversation`` are malformed; the message says which one."""
 
 

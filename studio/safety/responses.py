@@ -18,6 +18,7 @@ from pathlib import Path
 from studio.safety.resources import DISCLOSURE, region_for
 from studio.safety.taxonomy import RESPONSE_KIND, RESPONSE_PRIORITY
 from studio.settings import Settings
+from studio.util.errors import UserError
 from studio.util.io import atomic_write_text
 
 KINDS = ("suicide", "overdose", "medical", "abuse", "harm_to_others", "psychosis")
@@ -103,7 +104,7 @@ REQUIRED_PLACEHOLDERS = ("emergency", "resources")
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z_]*)\}")
 
 
-class TemplateError(ValueError):
+class TemplateError(UserError, ValueError):
     """The admin's crisis template cannot be used; the message says what to change."""
 
 
@@ -158,7 +159,7 @@ def validate_template(text: str) -> None:
 def template_path(settings: Settings, kind: str = "suicide") -> Path:
     # The suicide template kept the original file name, so earlier edits still apply.
     name = "crisis_template.md" if _known(kind) == "suicide" else f"crisis_template_{kind}.md"
-    return settings.data_dir / "safety" / name
+    return settings.safety_dir / name
 
 
 def load_crisis_template(settings: Settings | None, kind: str = "suicide") -> str:

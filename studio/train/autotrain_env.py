@@ -10,7 +10,7 @@ rebuilt. A venv with a stamp is reused after a quick import check; if that fails
 
 On a CPU-only torch build PyPI's torchvision does not import, and `accelerate launch` (which
 AutoTrain uses) imports timm, which imports torchvision. AutoTrain's LLM trainer needs neither,
-so both are uninstalled after the install (../shared/FIELD-NOTES.md).
+so both are uninstalled after the install (docs/MEASURED.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Why count first: AutoTrain packs conversations into ``block_size`` blocks (TRL 0.13 ConstantLengthDataset)
 and defaults to gradient accumulation 4 and warmup 0.1. A 16-conversation run became one optimizer
-step at learning rate 0.0: it "succeeded" and learned nothing (../shared/FIELD-NOTES.md). So the plan
+step at learning rate 0.0: it "succeeded" and learned nothing (docs/MEASURED.md). So the plan
 replays the packing with the same tokenizer, computes the steps the HF Trainer 4.48 will make, and
 adjusts (with a note) or refuses configs that would give fewer than 2 steps or only zero-LR steps.
 
@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 
 from studio.settings import Settings
+from studio.train import autotrain_hardware as catalog
+from studio.train.autotrain_hardware import AUTOTRAIN_VERSION, TOKEN_ENV, USERNAME_ENV
 from studio.train.config import TrainConfig
+from studio.util.errors import UserError
 
-AUTOTRAIN_VERSION = "0.8.36"
 LOCAL_PROJECT = "project"  # output folder inside the run's work dir (AutoTrain: alphanumeric and hyphens)
-TOKEN_ENV, USERNAME_ENV = "HF_TOKEN", "HF_USERNAME"
 # TRL 0.13 ConstantLengthDataset defaults: a buffer of seq_length * 3.6 * 1024 characters is packed at once.
 CHARS_PER_TOKEN, SEQUENCES_PER_BUFFER = 3.6, 1024
 SHORT_RUN_STEPS = 10  # below this, warmup is dropped: its first step (LR 0) would be >= 10% of the run
@@ -32,7 +33,7 @@ QUANT = {"none": None, "4bit": "int4", "8bit": "int8"}
 PRECISION = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
 
 
-class AutoTrainPlanError(ValueError):
+class AutoTrainPlanError(UserError, ValueError):
     """The config cannot train usefully with AutoTrain; the message says what to change."""
 
 
@@ -251,25 +252,25 @@ class AutoTrainPlan:
 
 def build_plan(config: TrainConfig, settings: Settings, run_id: str | None = None) -> AutoTrainPlan:
     """Load and split the data, resolve the preset, count the steps and map the params (no files written)."""
-    from studio.train import autotrain_spaces as spaces
-    from studio.train.data import load_conversations, split
+    from studio.data.export import split
     from studio.train.presets import resolve_preset
+    from studio.train.training_data import load_training_conversations
 
     hardware = config.autotrain.hardware
     base_model, tok_source = _base_for(config, settings, hardware)
-    _, convs = load_conversations(config.dataset, settings, config.region)
+    _, convs = load_training_conversations(config.dataset, settings, config.region)
     if config.eval_dataset:
-        train, (_, valid) = convs, load_conversations(config.eval_dataset, settings, config.region)
+        train, (_, valid) = convs, load_training_conversations(config.eval_dataset, settings, config.region)
     else:
         train, valid = split(convs, config.eval_fraction, config.seed)
-    local_dir = tok_source if tok_source and not spaces.is_spaces(hardware) else None
-    remote_hw = spaces.preset_hardware(hardware) if spaces.is_spaces(hardware) else None
+    local_dir = tok_source if tok_source and not catalog.is_spaces(hardware) else None
+    remote_hw = preset_hardware(hardware) if catalog.is_spaces(hardware) else None
     chosen = resolve_preset(config, remote_hw, local_dir)
     lengths, estimated = _lengths(tok_source, train, settings)
     steps = plan_steps(packed_blocks(lengths, config.max_length), config.max_length, chosen["batch_size"],
                        chosen["gradient_accumulation"], config.epochs, config.max_steps, config.warmup_ratio)
     steps.estimated = estimated
-    project = spaces.project_name(config, run_id) if spaces.is_spaces(hardware) else LOCAL_PROJECT
+    project = catalog.project_name(config, run_id) if catalog.is_spaces(hardware) else LOCAL_PROJECT
     notes = steps.notes + caveats(config, bool(valid))
     if estimated:
         notes.append(f"The tokenizer of {config.base_model} is not available here: step counts are estimated.")
@@ -308,7 +309,7 @@ def _lengths(tok_source: str | None, convs: list[list[dict]], settings: Settings
 
 def autotrain_preview(config: TrainConfig, settings: Settings) -> str:
     """The YAML the run would use, with the step count and every adjustment as comments (for the Train tab)."""
-    from studio.train.data import DatasetProblem
+    from studio.train.training_data import DatasetProblem
 
     data_dir = "<run folder>/autotrain/data"
     try:
@@ -317,8 +318,15 @@ def autotrain_preview(config: TrainConfig, settings: Settings) -> str:
         return preview_header([f"Cannot build the AutoTrain config yet: {exc}".replace("\n", " ")])
     header = [f"AutoTrain Advanced {AUTOTRAIN_VERSION}, hardware {plan.hardware}", plan.summary(), *plan.notes]
     if plan.remote:
-        from studio.train.autotrain_spaces import cost_line
-
-        header.append(cost_line(plan.hardware))
+        header.append(catalog.cost_line(plan.hardware))
         header.append(f"${{{TOKEN_ENV}}} and ${{{USERNAME_ENV}}} are read from the environment at launch.")
     return preview_header(header) + plan.yaml_text(data_dir)
+
+
+def preset_hardware(hardware: str):
+    """The remote GPU as a presets.Hardware, so the same preset logic picks precision and batch."""
+    from studio.train.presets import Hardware, cpu_cores
+
+    spec = catalog.SPACE_HARDWARE[hardware]
+    return Hardware(device="cuda", name=spec.label, cpu_cores=cpu_cores(), total_memory_gb=float(spec.gpu_memory_gb),
+                    free_memory_gb=float(spec.gpu_memory_gb), bf16=spec.bf16)

@@ -13,39 +13,15 @@ tests cover the generated config, command and environment, and the offline error
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from typing import Any
 
 from studio.settings import Settings
+from studio.train.autotrain_hardware import TOKEN_ENV, USERNAME_ENV, cost_line
 from studio.train.config import TrainConfig
 from studio.util.redact import error_line
 
-
-@dataclass(frozen=True)
-class SpaceHardware:
-    label: str
-    gpus: int
-    gpu_memory_gb: int  # per GPU
-    bf16: bool
-    usd_per_hour: float  # list price on huggingface.co/docs/hub/spaces-gpus (check before relying on it)
-
-
-SPACE_HARDWARE: dict[str, SpaceHardware] = {
-    "spaces-t4-small": SpaceHardware("Nvidia T4 small", 1, 16, False, 0.40),
-    "spaces-t4-medium": SpaceHardware("Nvidia T4 medium", 1, 16, False, 0.60),
-    "spaces-l4x1": SpaceHardware("1x Nvidia L4", 1, 24, True, 0.80),
-    "spaces-l4x4": SpaceHardware("4x Nvidia L4", 4, 24, True, 3.80),
-    "spaces-a10g-small": SpaceHardware("Nvidia A10G small", 1, 24, True, 1.00),
-    "spaces-a10g-large": SpaceHardware("Nvidia A10G large", 1, 24, True, 1.50),
-    "spaces-a10g-largex2": SpaceHardware("2x Nvidia A10G large", 2, 24, True, 3.00),
-    "spaces-a10g-largex4": SpaceHardware("4x Nvidia A10G large", 4, 24, True, 5.00),
-    "spaces-a100-large": SpaceHardware("Nvidia A100 large", 1, 80, True, 4.00),
-    "spaces-l40sx1": SpaceHardware("1x Nvidia L40S", 1, 48, True, 1.80),
-    "spaces-l40sx4": SpaceHardware("4x Nvidia L40S", 4, 48, True, 8.30),
-    "spaces-l40sx8": SpaceHardware("8x Nvidia L40S", 8, 48, True, 23.50),
-}
 # Runtime stages that mean the Space is no longer training (AutoTrain pauses it when done or failed).
 FINISHED_STAGES = ("PAUSED", "STOPPED")
 FAILED_STAGES = ("BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE", "DELETING")
@@ -55,19 +31,6 @@ class SpacesError(RuntimeError):
     """A Space run cannot start or be followed; the message says what to do."""
 
 
-def is_spaces(hardware: str) -> bool:
-    return hardware.startswith("spaces-")
-
-
-def preset_hardware(hardware: str):
-    """The remote GPU as a presets.Hardware, so the same preset logic picks precision and batch."""
-    from studio.train.presets import Hardware, cpu_cores
-
-    spec = SPACE_HARDWARE[hardware]
-    return Hardware(device="cuda", name=spec.label, cpu_cores=cpu_cores(), total_memory_gb=float(spec.gpu_memory_gb),
-                    free_memory_gb=float(spec.gpu_memory_gb), bf16=spec.bf16)
-
-
 def resolve_username(config: TrainConfig, settings: Settings) -> str | None:
     """The Space owner: autotrain.username, else the hub repo's owner, else the Space author running the studio."""
     if config.autotrain.username:
@@ -75,13 +38,6 @@ def resolve_username(config: TrainConfig, settings: Settings) -> str | None:
     if config.hub.repo_id:
         return config.hub.repo_id.split("/", 1)[0]
     return settings.space_author
-
-
-def project_name(config: TrainConfig, run_id: str | None) -> str:
-    """AutoTrain's project name = the model repo name: alphanumeric and hyphens, at most 50 characters."""
-    raw = config.hub.repo_id.split("/", 1)[1] if config.hub.repo_id else f"companion-{run_id or 'RUN-ID'}"
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", raw).strip("-")[:50].strip("-")
-    return name or "companion-adapter"
 
 
 @dataclass(frozen=True)
@@ -126,15 +82,7 @@ def command(autotrain_exe: str, config_path: str) -> list[str]:
 
 def command_env(token: str, username: str) -> dict[str, str]:
     """The variables the YAML's ${HF_TOKEN} / ${HF_USERNAME} read; merged into the child's environment only."""
-    from studio.train.autotrain_plan import TOKEN_ENV, USERNAME_ENV
-
     return {TOKEN_ENV: token, USERNAME_ENV: username}
-
-
-def cost_line(hardware: str) -> str:
-    spec = SPACE_HARDWARE[hardware]
-    return (f"{spec.label} ({spec.gpus} x {spec.gpu_memory_gb} GB): about ${spec.usd_per_hour:.2f}/hour while the "
-            "training Space runs, billed to the token's account; AutoTrain pauses the Space when training ends.")
 
 
 def space_state(space_id: str, token: str | None) -> dict[str, Any]:
@@ -173,8 +121,8 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
                  poll_s: float = 30.0) -> str:
     """Launch AutoTrain with a spaces-* backend, then follow the training Space until it pauses."""
     from studio.train.autotrain_env import autotrain_exe
-    from studio.train.autotrain_job import _finish, child_env, follow_process, install_adapter
     from studio.train.autotrain_log import AutoTrainLog
+    from studio.train.autotrain_process import child_env, finish, follow_process, install_adapter
     from studio.train.faults import lora_b_all_zero
 
     token = settings.hf_token
@@ -189,10 +137,10 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
                                            work, env, log, plan, stop_event)
     if cancelled:
         pause_space(target.space_id, token)
-        return _finish(run, "cancelled", "Stopped while creating the training Space (paused it if it existed).")
+        return finish(run, "cancelled", "Stopped while creating the training Space (paused it if it existed).")
     if returncode or log.failed or not log.job_id:
         error = f"AutoTrain could not start the training Space: {log.error_line() or f'exit code {returncode}'}"
-        return _finish(run, "failed", f"Failed: {error}", error=error)
+        return finish(run, "failed", f"Failed: {error}", error=error)
     while not stop_event.wait(poll_s):
         if run.stop_requested():
             break
@@ -200,7 +148,7 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
         run.write_status(space_stage=state["stage"], space_error=state.get("error"), heartbeat_at=_now())
         if state["stage"] in FAILED_STAGES:
             error = f"The training Space stopped with {state['stage']}: see its logs at {target.space_url}"
-            return _finish(run, "failed", f"Failed: {error}", error=error)
+            return finish(run, "failed", f"Failed: {error}", error=error)
         if state["stage"] in FINISHED_STAGES:
             download = run.dir / ".space-adapter"
             try:
@@ -209,15 +157,15 @@ def run_on_space(run, config: TrainConfig, settings: Settings, plan, venv, work,
                 error = (f"The training Space paused without a usable model in {target.model_repo} "
                          f"({error_line(exc)}); "
                          f"see the Space's discussion and logs at {target.space_url}")
-                return _finish(run, "failed", f"Failed: {error}", error=error)
+                return finish(run, "failed", f"Failed: {error}", error=error)
             if lora_b_all_zero(download):
-                return _finish(run, "failed", "Failed: the Space's adapter has all-zero LoRA B matrices.",
+                return finish(run, "failed", "Failed: the Space's adapter has all-zero LoRA B matrices.",
                                error="The adapter trained on the Space learned nothing (all LoRA B matrices are zero).")
             install_adapter(run, download, config, plan, {})
             shutil.rmtree(download, ignore_errors=True)
-            return _finish(run, "succeeded", f"Succeeded: adapter downloaded from {target.model_repo}.")
+            return finish(run, "succeeded", f"Succeeded: adapter downloaded from {target.model_repo}.")
     error = pause_space(target.space_id, token)
-    return _finish(run, "cancelled", "Stopped: " + (f"pausing the Space failed ({error})" if error else "Space paused."))
+    return finish(run, "cancelled", "Stopped: " + (f"pausing the Space failed ({error})" if error else "Space paused."))
 
 
 def _now() -> str:

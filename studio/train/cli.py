@@ -1,4 +1,4 @@
-"""Commands: ``train --config FILE`` and ``runs list|show|stop|resume``.
+"""Commands: ``train --config FILE`` and ``runs list|show|stop|resume|push|export``.
 
 ``train`` and ``runs resume`` run in the foreground until the run ends; the exit code is 0 only when
 it succeeded. With ``--json`` the last line is one object: run_id, run_dir, state, train_runtime_s,
@@ -13,12 +13,17 @@ import threading
 from contextlib import contextmanager
 
 from studio.settings import Settings
+from studio.train.config import BACKENDS as BACKEND_CHOICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="Fine-tune a LoRA adapter from a YAML TrainConfig (foreground).")
     train.add_argument("--config", required=True, help="YAML file with the TrainConfig (see examples/configs/)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    train.add_argument("--backend", choices=BACKEND_CHOICES, default=None, help="override the config's backend")
+    train.add_argument("--dry-run", action="store_true",
+                       help="hf-jobs: print the plan (flavor, price per hour, estimated time and cost) and launch nothing")
+    train.add_argument("--yes", action="store_true", help="hf-jobs: confirm the billed launch shown by --dry-run")
     train.set_defaults(handler=_train)
 
     runs = subparsers.add_parser("runs", help="List, inspect, stop or resume training runs.")
@@ -42,7 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--override-reason", default=None,
                       help="push although the release gate refuses; the reason is recorded in <run>/eval/overrides.jsonl")
     push.set_defaults(handler=_push)
-    for p in (lst, show, stop, resume, push):
+    export = sub.add_parser("export", help="Export a finished run as a merged model or GGUF (Ollama, llama.cpp, LM Studio).")
+    export.add_argument("run_id")
+    export.add_argument("--format", choices=("merged", "gguf"), default="merged", dest="fmt")
+    export.add_argument("--quant", choices=("f16", "q8_0"), default="f16", help="GGUF precision (default f16)")
+    export.add_argument("--out", default=None,
+                        help="output folder (default <run>/merged, or <run>/export/gguf-<quant>)")
+    export.set_defaults(handler=_export)
+    for p in (lst, show, stop, resume, push, export):
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -91,9 +103,13 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         config = TrainConfig.load(args.config)
+        if args.backend:
+            config = config.replace(backend=args.backend)
     except ConfigError as exc:
         raise CommandError(str(exc), 2) from None
     settings.ensure_data_dir()
+    if config.backend == "hf-jobs" and (args.dry_run or not args.yes):
+        return _jobs_plan(args, settings, config)
     manager = get_manager(settings)
     progress(f"training on {config.dataset} (backend {config.backend}); follow it with `python -m studio runs show`…")
     try:
@@ -102,6 +118,24 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     except TrainingBusy as exc:
         raise CommandError(str(exc), 1) from None
     return _finish(args, run)
+
+
+def _jobs_plan(args: argparse.Namespace, settings: Settings, config) -> int:
+    """The confirmation twin of the Train tab: show the estimate; without --yes nothing is launched."""
+    from studio.cli import CommandError, emit
+    from studio.train.hf_jobs import default_api
+    from studio.train.hf_jobs_plan import JobsError, build_plan
+    from studio.train.training_data import DatasetProblem
+
+    try:
+        plan = build_plan(config, settings, default_api())
+    except (JobsError, DatasetProblem) as exc:
+        raise CommandError(str(exc), 2) from None
+    emit(args, {"plan": plan.to_dict(), "launched": False}, plan.summary())
+    if args.dry_run:
+        return 0
+    raise CommandError("An hf-jobs run is billed to your Hugging Face account: check the estimate above, then run "
+                       "again with --yes to launch it (or --dry-run to only see the plan).", 2)
 
 
 def _resume(args: argparse.Namespace, settings: Settings) -> int:
@@ -179,4 +213,21 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     except ExportError as exc:
         raise CommandError(str(exc), 1) from None
     emit(args, {"run_id": args.run_id, "url": url}, f"pushed {args.run_id} to {url}")
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    """With --json the last line is {"path", "bytes"}: the merged folder or the .gguf file."""
+    from pathlib import Path
+
+    from studio.cli import CommandError, emit, progress
+    from studio.train.export import ExportError, export_run
+    from studio.train.runs import RunNotFound
+
+    progress(f"exporting {args.run_id} as {args.fmt}{f' ({args.quant})' if args.fmt == 'gguf' else ''}…")
+    try:
+        result = export_run(settings, args.run_id, args.fmt, args.quant, Path(args.out).resolve() if args.out else None)
+    except (ExportError, RunNotFound) as exc:
+        raise CommandError(str(exc), 1) from None
+    emit(args, result.to_dict(), f"{result.path} ({result.bytes / 1e6:.1f} MB)")
     return 0

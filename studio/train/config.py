@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import reprlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,7 +18,10 @@ from typing import Any
 
 import yaml
 
-BACKENDS = ("trl", "autotrain")
+from studio.train.autotrain_hardware import SPACE_HARDWARE
+from studio.util.errors import UserError
+
+BACKENDS = ("trl", "hf-jobs", "autotrain")  # the Train tab lists them in this order
 METHODS = ("sft", "dpo")
 PRESETS = ("auto", "cpu", "gpu", "gpu-qlora")
 QUANTIZATIONS = ("auto", "none", "4bit", "8bit")
@@ -27,7 +31,7 @@ MAX_BATCH = 1024  # examples per device step; larger only exhausts memory (the r
 _SECRET_KEYS = {"token", "hf_token", "password", "api_key"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Invalid training config; ``problems`` lists every issue found, each one actionable."""
 
     def __init__(self, problems: list[str]):
@@ -79,9 +83,8 @@ class HubConfig:
 
 
 # Where AutoTrain trains: "local" (this machine, isolated venv) or a private GPU Space that AutoTrain creates.
-AUTOTRAIN_HARDWARE = ("local", "spaces-t4-small", "spaces-t4-medium", "spaces-l4x1", "spaces-l4x4", "spaces-a10g-small",
-                      "spaces-a10g-large", "spaces-a10g-largex2", "spaces-a10g-largex4", "spaces-a100-large",
-                      "spaces-l40sx1", "spaces-l40sx4", "spaces-l40sx8")
+AUTOTRAIN_HARDWARE = ("local", *SPACE_HARDWARE)
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")  # a run folder's name (runs.py and init_adapter)
 
 
 @dataclass
@@ -102,10 +105,39 @@ class AutoTrainConfig:
         return out
 
 
+# Hugging Face Jobs (backend hf-jobs): the flavor itself is checked before launch against
+# list_jobs_hardware (studio.train.hf_jobs_plan), since the Hub adds flavors; here only its shape.
+_TIMEOUT = re.compile(r"^\d+(\.\d+)?[smhd]?$")
+
+
+@dataclass
+class JobsConfig:
+    flavor: str = _help("Jobs hardware flavor, e.g. t4-small, l4x1, a10g-small, a100-large "
+                        "(`python -m studio train --config F --backend hf-jobs --dry-run` lists them with prices).",
+                        "a10g-small")
+    timeout: str = _help("Longest the job may run before the Hub stops it: seconds, or a number with s, m, h or d "
+                         "(e.g. 90m, 2h). Billing stops when the job ends, whichever comes first.", "2h")
+    namespace: str | None = _help("User or organization the job runs (and bills) under; empty = the token's user.", None)
+
+    def problems(self) -> list[str]:
+        out = []
+        if not isinstance(self.flavor, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,40}", self.flavor):
+            out.append(f"jobs.flavor must be a hardware name such as a10g-small or l4x1 (got {_show(self.flavor)}).")
+        if not isinstance(self.timeout, str | int | float) or isinstance(self.timeout, bool) \
+                or not _TIMEOUT.match(str(self.timeout)) or float(str(self.timeout).rstrip("smhd")) <= 0:
+            out.append(f"jobs.timeout must be seconds or a number with s, m, h or d, e.g. 90m or 2h "
+                       f"(got {_show(self.timeout)}).")
+        if self.namespace is not None and (not isinstance(self.namespace, str) or "/" in self.namespace
+                                           or not self.namespace.strip()):
+            out.append(f"jobs.namespace must be a Hugging Face user or organization name (got {_show(self.namespace)}).")
+        return out
+
+
 @dataclass
 class TrainConfig:
     dataset: str = _help("Path to a JSONL file (messages format) or the name of a stored dataset.", "")
-    backend: str = _help("Training engine: 'trl' (in-process) or 'autotrain'.", "trl")
+    backend: str = _help("Training engine: 'trl' (in-process), 'hf-jobs' (TRL on a Hugging Face Jobs GPU, billed "
+                         "per minute) or 'autotrain'.", "trl")
     method: str = _help("'sft' learns from conversations (messages JSONL); 'dpo' learns from preference pairs "
                         "(prompt/chosen/rejected JSONL, see `python -m studio data preferences`).", "sft")
     beta: float = _help("DPO only: how far the adapter may move from its starting point (higher = stays closer); "
@@ -139,6 +171,7 @@ class TrainConfig:
     hub: HubConfig = _help("Push to the Hugging Face Hub.", factory=HubConfig)
     autotrain: AutoTrainConfig = _help("AutoTrain backend settings (used when backend is autotrain).",
                                        factory=AutoTrainConfig)
+    jobs: JobsConfig = _help("Hugging Face Jobs settings (used when backend is hf-jobs).", factory=JobsConfig)
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -218,7 +251,10 @@ class TrainConfig:
         for flag in ("assistant_only_loss", "group_by_length"):
             if not isinstance(getattr(self, flag), bool):
                 out.append(f"{flag} must be true or false (got {_show(getattr(self, flag))}).")
-        out += self.lora.problems() + self.hub.problems() + self.autotrain.problems()
+        if self.backend == "hf-jobs" and self.init_adapter:
+            out.append("init_adapter needs backend trl: an hf-jobs run starts from the base model (the job cannot "
+                       "read this studio's run folders).")
+        out += self.lora.problems() + self.hub.problems() + self.autotrain.problems() + self.jobs.problems()
         if self.preset == "cpu" and self.quantization in ("4bit", "8bit"):
             out.append("quantization 4bit/8bit needs a GPU (bitsandbytes); use quantization: none with preset cpu.")
         return out
@@ -347,11 +383,9 @@ def _whole(out: list[str], name: str, value: Any, low: int, high: int, hint: str
 
 def _init_adapter_problems(value: Any) -> list[str]:
     """The run id's shape only: whether the run exists, and fits the base, needs the data dir (train.init_adapter)."""
-    from studio.train.runs import _RUN_ID
-
     if value is None:
         return []
-    if not isinstance(value, str) or not _RUN_ID.match(value):
+    if not isinstance(value, str) or not RUN_ID.match(value):
         return [f"init_adapter must be a run id such as run-20260101-120000-ab12 (got {_show(value)}); "
                 "leave it empty to start from a fresh LoRA."]
     return []

@@ -3,6 +3,9 @@
 * ``save_adapter``: written to ``adapter.partial/`` then swapped in, so ``adapter/`` is never half-written
   (the loader treats a folder with adapter_config.json as complete).
 * ``merge_adapter``: base + LoRA folded into one full model under ``<run>/merged/``.
+* ``export_run``: the one export the UI's buttons and ``runs export`` share: ``merged`` (a full
+  transformers model) or ``gguf`` (that model converted by llama.cpp's converter, see ``gguf``), with
+  an Ollama Modelfile and a llama.cpp command beside it.
 * ``push_to_hub``: adapter (default) or merged model, private by default. The token comes from the
   argument (typed in the UI, kept in memory only) or the environment (HF_TOKEN); it is registered for
   redaction and never written anywhere.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +23,11 @@ from studio.settings import Settings
 from studio.train.config import TrainConfig
 from studio.train.model_card import build_model_card, hub_base_id
 from studio.train.runs import Run, load_run
+from studio.util.errors import UserError
 from studio.util.redact import error_line, register_secret
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     pass
 
 
@@ -91,6 +96,81 @@ def merge_adapter(settings: Settings, run_id: str, out_dir: Path | None = None) 
     _swap_in(tmp, target)
     run.log(f"Merged adapter into a full model at {target}.")
     return target
+
+
+EXPORT_FORMATS = ("merged", "gguf")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path  # the merged model folder, or the .gguf file
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "bytes": self.bytes}
+
+
+def export_run(settings: Settings, run_id: str, fmt: str = "merged", quant: str = "f16",
+               out_dir: Path | None = None) -> ExportResult:
+    """Merge (and for ``gguf`` convert) a finished run. Defaults: ``<run>/merged``, ``<run>/export/gguf-<quant>``."""
+    from studio.train.gguf import QUANTS, GGUFError
+
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
+    if fmt == "gguf" and quant not in QUANTS:
+        raise ExportError(f"Unknown GGUF quantization {quant!r}: choose one of {', '.join(QUANTS)} "
+                          "(q4 needs llama.cpp's compiled llama-quantize; run it on the f16 file).")
+    run = _finished_run(settings, run_id)
+    if out_dir is not None:
+        _check_out_dir(Path(out_dir), "config.json" if fmt == "merged" else "model.gguf")
+    if fmt == "merged":
+        folder = merge_adapter(settings, run_id, out_dir)
+        return ExportResult(folder, sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()))
+    target = Path(out_dir) if out_dir else run.dir / "export" / f"gguf-{quant}"
+    try:
+        gguf_file = _export_gguf(settings, run, target, quant)
+    except GGUFError as exc:
+        run.log(f"GGUF export failed: {exc}")
+        raise ExportError(str(exc)) from None
+    run.log(f"Exported GGUF ({quant}) to {gguf_file}.")
+    return ExportResult(gguf_file, gguf_file.stat().st_size)
+
+
+def _export_gguf(settings: Settings, run: Run, target: Path, quant: str) -> Path:
+    """Merge into a scratch folder inside ``target``, convert, write the run files, drop the scratch."""
+    from studio.models.generate import GenerationSettings
+    from studio.models.system_prompt import load_system_prompt
+    from studio.train.gguf import convert, write_run_files
+
+    scratch = target / ".merged"
+    try:
+        merged = merge_adapter(settings, run.run_id, scratch)
+        gguf_file = convert(merged, target, quant, model_name=f"companion-{run.run_id}")
+        gen = GenerationSettings()
+        write_run_files(target, load_system_prompt(settings), _chat_template(merged),
+                        {"temperature": gen.temperature, "top_p": gen.top_p, "repetition_penalty": gen.repetition_penalty})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch.with_name(scratch.name + ".partial"), ignore_errors=True)
+    return gguf_file
+
+
+def _check_out_dir(folder: Path, marker: str) -> None:
+    """A merged export replaces its folder and a GGUF export writes README.txt etc.: never in someone's own folder."""
+    if folder.is_file():
+        raise ExportError(f"{folder} is a file: give a folder for the export.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
+        raise ExportError(f"{folder} is not empty and holds no earlier export ({marker}): choose a new or empty "
+                          "folder, so nothing of yours is replaced.")
+
+
+def _chat_template(model_dir: Path) -> str | None:
+    """transformers 5 saves the template as chat_template.jinja; older folders keep it in tokenizer_config.json."""
+    jinja = model_dir / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8")
+    config = model_dir / "tokenizer_config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("chat_template") if config.is_file() else None
 
 
 def _finished_run(settings: Settings, run_id: str) -> Run:
@@ -173,3 +253,18 @@ def _explain_push_failure(repo_id: str, exc: Exception) -> str:
     if "401" in lowered or "403" in lowered or "unauthorized" in lowered or "forbidden" in lowered:
         return f"The token was refused for {repo_id}: use a token with write access to that namespace."
     return f"Push to {repo_id} failed: {text}"
+
+
+def push_after_run(run: Run, config: TrainConfig, settings: Settings) -> None:
+    """The push a config asks for when its run succeeds (every backend). The run itself succeeded, so a
+    failed push is recorded in status.json and train.log, and can be retried from the export panel."""
+    from studio.train.faults import explain_failure
+
+    try:
+        url = push_to_hub(settings, run.run_id, config.hub.repo_id, private=config.hub.private, merged=config.hub.merged)
+        run.write_status(hub_url=url, hub_error=None)
+        run.log(f"Pushed to {url}.")
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised into a finished run
+        message = explain_failure(exc, settings)
+        run.write_status(hub_error=message)
+        run.log(f"Push to the Hub failed: {message}")

@@ -29,6 +29,7 @@ from studio.train.runs import (
     mark_interrupted,
     utc_now,
 )
+from studio.util.errors import UserError
 
 JobFunction = Callable[[Run, TrainConfig, Settings, threading.Event], str]
 
@@ -45,11 +46,17 @@ def _autotrain(run: Run, config: TrainConfig, settings: Settings, stop_event: th
     return run_autotrain(run, config, settings, stop_event)
 
 
+def _hf_jobs(run: Run, config: TrainConfig, settings: Settings, stop_event: threading.Event) -> str:
+    from studio.train.hf_jobs import run_hf_jobs
+
+    return run_hf_jobs(run, config, settings, stop_event)
+
+
 # backend name -> job function(run, config, settings, stop_event) -> final state
-BACKENDS: dict[str, JobFunction] = {"trl": _trl, "autotrain": _autotrain}
+BACKENDS: dict[str, JobFunction] = {"trl": _trl, "autotrain": _autotrain, "hf-jobs": _hf_jobs}
 
 
-class TrainingBusy(RuntimeError):
+class TrainingBusy(UserError, RuntimeError):
     """A run is already active; the message names it."""
 
 
@@ -78,8 +85,8 @@ class TrainingManager:
         when init_adapter names no usable run or one trained on another base, and TrainingBusy when
         another run is active.
         """
-        from studio.train.data import preflight
         from studio.train.preference import init_adapter_run
+        from studio.train.training_data import preflight
 
         preflight(config.dataset, self.settings, config.eval_dataset, config.region, config.method)
         init_adapter_run(config, self.settings)  # ConfigError naming both bases when the adapter does not fit
@@ -116,6 +123,19 @@ class TrainingManager:
         if self._run is not None and self._run.run_id == run_id:
             self._stop.set()
         return run
+
+    def reattach_remote(self) -> str | None:
+        """After a restart, follow again an hf-jobs run whose job may still be training on the Hub (its id is in
+        ``<run>/job.json``). Costs nothing: a job is never launched here. Returns the run id reattached, if any."""
+        from studio.train.hf_jobs import reattach_candidates
+
+        for run_id in reattach_candidates(self.settings)[:1]:  # one job at a time, like every run
+            try:
+                self.resume(run_id, background=True)
+            except (TrainingBusy, ValueError):
+                return None
+            return run_id
+        return None
 
     def stop_current(self) -> None:
         """Cooperative stop of the job this process runs (e.g. on Ctrl-C), without touching files."""

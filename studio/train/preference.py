@@ -14,8 +14,8 @@ from pathlib import Path
 
 from studio.settings import Settings
 from studio.train.config import ConfigError, TrainConfig
-from studio.train.data import MAX_REPORTED, DatasetProblem, DataStats, resolve_dataset
 from studio.train.runs import Run, RunNotFound, load_run
+from studio.train.training_data import DataStats, load_pairs
 
 
 # --- init_adapter -----------------------------------------------------------------------------------
@@ -48,38 +48,8 @@ def with_init_adapter(model, run: Run):
 
 
 # --- data ---------------------------------------------------------------------------------------------
-def load_pairs(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[dict]]:
-    """Resolve and check a preference JSONL, refusing with the reasons; placeholders rendered for the region."""
-    from studio.data.placeholders import PlaceholderError
-    from studio.data.preferences import read_pairs
-
-    path = resolve_dataset(ref, settings)
-    rows, errors = read_pairs(path)
-    if errors:
-        shown = "; ".join(errors[:MAX_REPORTED])
-        more = f" (and {len(errors) - MAX_REPORTED} more)" if len(errors) > MAX_REPORTED else ""
-        raise DatasetProblem(f"Preference dataset '{ref}' has {len(errors)} error(s), fix them first: "
-                             f"{shown.rstrip('.')}{more}.")
-    try:
-        return path, [_rendered(row, region or settings.region) for row in rows]
-    except PlaceholderError as exc:
-        raise DatasetProblem(f"Preference dataset '{ref}': {exc}") from None
-
-
-def _rendered(row: dict, region: str) -> dict:
-    from studio.data.placeholders import render_rows
-
-    if isinstance(row["prompt"], str):
-        messages = [{"role": "user", "content": row[k]} for k in ("prompt", "chosen", "rejected")]
-        done = render_rows([{"messages": messages}], region).rows[0]["messages"]
-        return {k: m["content"] for k, m in zip(("prompt", "chosen", "rejected"), done, strict=True)}
-    sizes = [len(row[k]) for k in ("prompt", "chosen", "rejected")]
-    done = render_rows([{"messages": row["prompt"] + row["chosen"] + row["rejected"]}], region).rows[0]["messages"]
-    return {"prompt": done[:sizes[0]], "chosen": done[sizes[0]:sizes[0] + sizes[1]], "rejected": done[sizes[0] + sizes[1]:]}
-
-
 def pair_datasets(config: TrainConfig, settings: Settings, stats: DataStats) -> tuple[Path, list[dict], list[dict]]:
-    from studio.train.data import split
+    from studio.data.export import split
 
     path, rows = load_pairs(config.dataset, settings, config.region)
     if config.eval_dataset:

@@ -1,7 +1,7 @@
 """Hardware-aware presets: turn ``preset`` + the config's overrides into concrete trainer settings.
 
 Why presets exist: TRL 1.16's default ``SFTConfig`` (bf16 autocast + gradient checkpointing) is
-~16x slower per step on CPU than fp32 without checkpointing (../shared/FIELD-NOTES.md). On a GPU the
+~16x slower per step on CPU than fp32 without checkpointing (docs/MEASURED.md). On a GPU the
 opposite holds: half precision and checkpointing are what make a run fit. ``resolve_preset`` returns
 a plain dict so the UI can show exactly what was chosen; explicit config values always win.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,3 @@ def describe(chosen: dict[str, Any]) -> str:
     rows = " · ".join(f"**{k}**: {chosen[k]}" for k in keys if k in chosen)
     return f"{rows}\n\n{chosen.get('reason', '')}"
 
-
-def hardware_dict(hw: Hardware) -> dict[str, Any]:
-    return asdict(hw)

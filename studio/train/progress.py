@@ -51,6 +51,8 @@ def snapshot(settings: Settings, run_id: str | None) -> dict[str, Any]:
               for m in metrics for key in ("loss", "eval_loss") if isinstance(m.get(key), int | float)]
     percent = round(100 * step / total, 1) if total else 0.0
     parts = [f"**{run.run_id}** · {state}", f"step {step}/{total or '?'} ({percent:.0f}%)"]
+    if state == "running" and status.get("job_stage"):  # hf-jobs: SCHEDULING can take minutes before step 1
+        parts.append(f"job {status['job_stage'].lower()}")
     if state == "running" and status.get("eta_s") is not None:
         parts.append(f"ETA {_duration(status['eta_s'])}")
     if throughput:
@@ -87,12 +89,12 @@ def dataset_summary(settings: Settings, ref: str | None, method: str = "sft") ->
     """(trainable, Markdown): example count and warnings, or the errors that block training."""
     from studio.data.schema import DataError
     from studio.data.validate import validate_path
-    from studio.train.data import DatasetProblem, resolve_dataset
+    from studio.train.training_data import DatasetProblem, resolve_dataset
 
     if not ref:
         return False, "Choose a stored dataset (Dataset tab) or type a JSONL path."
     if method == "dpo":
-        from studio.train.preference import load_pairs
+        from studio.train.training_data import load_pairs
 
         try:
             return True, f"✅ {len(load_pairs(ref, settings)[1])} preference pairs, no errors."

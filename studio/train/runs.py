@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import socket
 import threading
@@ -31,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.settings import Settings
-from studio.train.config import TrainConfig
+from studio.train.config import RUN_ID, TrainConfig
+from studio.util.errors import UserError
 from studio.util.io import append_jsonl, atomic_write_json, read_json
 from studio.util.redact import redact
 
@@ -40,10 +40,9 @@ ACTIVE_STATES = ("pending", "running")
 RESUMABLE_STATES = ("cancelled", "interrupted", "failed")
 # A run owned by another host (shared storage, restarted Space) is judged by its heartbeat age.
 FOREIGN_HEARTBEAT_TIMEOUT_S = 300
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 
-class RunNotFound(LookupError):
+class RunNotFound(UserError, LookupError):
     pass
 
 
@@ -170,6 +169,11 @@ class Run:
         with self._lock:
             append_jsonl(self.metrics_path, record)
 
+    def publish_metrics(self, record: dict[str, Any]) -> None:
+        """One metrics.jsonl record and its train.log line, the same for every backend."""
+        self.append_metrics(record)
+        self.log(", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch"))
+
     def metrics(self) -> list[dict[str, Any]]:
         try:
             lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
@@ -210,6 +214,10 @@ class Run:
 
     def stop_requested(self) -> bool:
         return self.stop_path.exists()
+
+    def should_stop(self, event: threading.Event | None = None) -> bool:
+        """A stop asked in this process (the event) or by any process (the STOP file: CLI, another worker)."""
+        return bool(event and event.is_set()) or self.stop_requested()
 
     def clear_stop(self) -> None:
         self.stop_path.unlink(missing_ok=True)
@@ -278,7 +286,7 @@ def create_run(settings: Settings, config: TrainConfig, run_id: str | None = Non
 
 def load_run(settings: Settings, run_id: str) -> Run:
     run_id = (run_id or "").strip()
-    if not _RUN_ID.match(run_id):
+    if not RUN_ID.match(run_id):
         raise RunNotFound(f"'{run_id}' is not a valid run id (see `python -m studio runs list`).")
     run = Run(settings, run_id)
     if not run.status_path.is_file():

@@ -18,13 +18,15 @@ import math
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
+from studio.data.export import split
 from studio.settings import Settings
 from studio.train.config import TrainConfig
-from studio.train.data import DataStats, load_conversations, split, tokenize_all
 from studio.train.faults import explain_failure, lora_b_all_zero
 from studio.train.runs import Run, utc_now
+from studio.train.training_data import DataStats, load_training_conversations, tokenize_all
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 30
@@ -66,7 +68,7 @@ def _callback_class():
                 train_runtime_s=round(self.prior + elapsed, 2), tokens_trained=self.tokens(),
                 eta_s=round(eta, 1) if eta is not None else None, heartbeat_at=utc_now(),
             )
-            if not self.stopped and (self.stop_event.is_set() or self.run.stop_requested()):
+            if not self.stopped and self.run.should_stop(self.stop_event):
                 self.stopped = True
                 control.should_training_stop = True
                 control.should_save = True  # a checkpoint at this exact step, so resume loses nothing
@@ -76,14 +78,7 @@ def _callback_class():
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = dict(logs or {})
             now = time.perf_counter()
-            record: dict[str, Any] = {"step": state.global_step, "epoch": round(state.epoch or 0, 4)}
-            for key in ("loss", "eval_loss", "learning_rate", "grad_norm", "mean_token_accuracy"):
-                if key in logs:
-                    record[key] = round(float(logs[key]), 6)
-            for theirs, ours in PREFERENCE_METRICS.items():  # DPO: TRL's reward names -> the run-files contract
-                for prefix in ("", "eval_"):
-                    if prefix + theirs in logs:
-                        record[prefix + ours] = round(float(logs[prefix + theirs]), 6)
+            record = metrics_record(logs, state.global_step, state.epoch)
             if "loss" in logs:
                 tokens = self.tokens()
                 span = now - self._last_t
@@ -92,11 +87,22 @@ def _callback_class():
             if not any(k in record for k in ("loss", "eval_loss")):
                 return
             record["elapsed_s"] = round(self.prior + now - self.t0, 2)
-            self.run.append_metrics(record)
-            shown = ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("epoch",))
-            self.run.log(shown)
+            self.run.publish_metrics(record)
 
     return RunFilesCallback
+
+
+def metrics_record(logs: dict[str, Any], step: int, epoch: float | None) -> dict[str, Any]:
+    """TRL's log dict as a metrics.jsonl record: the studio's key names, rounded."""
+    record: dict[str, Any] = {"step": step, "epoch": round(epoch or 0, 4)}
+    for key in ("loss", "eval_loss", "learning_rate", "grad_norm", "mean_token_accuracy"):
+        if key in logs:
+            record[key] = round(float(logs[key]), 6)
+    for theirs, ours in PREFERENCE_METRICS.items():  # DPO: TRL's reward names -> the run-files contract
+        for prefix in ("", "eval_"):
+            if prefix + theirs in logs:
+                record[prefix + ours] = round(float(logs[prefix + theirs]), 6)
+    return record
 
 
 class _RunLogHandler(logging.Handler):
@@ -185,7 +191,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     if config.method == "dpo":
         data_path, train_rows, eval_rows = pair_datasets(config, settings, stats)
     else:
-        data_path, convs = load_conversations(config.dataset, settings, config.region)
+        data_path, convs = load_training_conversations(config.dataset, settings, config.region)
     tokenizer, model = _load_model(base_dir, chosen, settings)
     if init is not None:
         model = with_init_adapter(model, init)
@@ -197,13 +203,7 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
         run.log("Warning: " + warning)
         run.write_status(preset=chosen)
     steps = _expected_steps(config, chosen, len(train_rows))
-    if config.method == "dpo":
-        run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval preference "
-                f"pairs, beta {config.beta}; about {steps} optimizer steps.")
-    else:
-        run.log(f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval conversations, "
-                f"{stats.tokens} tokens ({stats.trained_tokens} trained), {stats.truncated} truncated, {stats.dropped} "
-                f"dropped; about {steps} optimizer steps.")
+    run.log(_data_line(config, stats, data_path, steps))
     run.write_status(data_stats=_stats_dict(stats), total_steps=steps, method=config.method)
 
     trainer, callback = _trainer(run, config, chosen, model, tokenizer, train_rows, eval_rows, stop_event, prior)
@@ -212,7 +212,23 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
     runtime = round(prior[0] + time.perf_counter() - started, 2)
 
     state = "cancelled" if callback.stopped else "succeeded"
-    from studio.train.export import save_adapter
+    _save_result(run, config, settings, state, trainer, tokenizer, chosen, stats, callback, result, runtime)
+    return state
+
+
+def _data_line(config: TrainConfig, stats: DataStats, data_path: Path, steps: int) -> str:
+    if config.method == "dpo":
+        return (f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval preference "
+                f"pairs, beta {config.beta}; about {steps} optimizer steps.")
+    return (f"Data {data_path.name}: {stats.conversations} train / {stats.eval_conversations} eval conversations, "
+            f"{stats.tokens} tokens ({stats.trained_tokens} trained), {stats.truncated} truncated, {stats.dropped} "
+            f"dropped; about {steps} optimizer steps.")
+
+
+def _save_result(run: Run, config: TrainConfig, settings: Settings, state: str, trainer, tokenizer, chosen: dict,
+                 stats: DataStats, callback, result, runtime: float) -> None:
+    """Save the adapter (also when stopped: resume starts from it), final figures, then the push if asked."""
+    from studio.train.export import push_after_run, save_adapter
 
     final = _final_losses(run)
     save_adapter(run, trainer.model, tokenizer, config, chosen, _stats_dict(stats), final)
@@ -227,10 +243,9 @@ def _train(run: Run, config: TrainConfig, settings: Settings, stop_event: thread
         raise RuntimeError("Training finished but every LoRA B matrix is still zero: nothing was learned. "
                            "Check the learning rate and that at least one optimizer step ran.")
     run.write_status(state=state, finished_at=utc_now(), eta_s=0 if state == "succeeded" else None)
-    run.log(f"{state.capitalize()} after {runtime:.1f} s of training; adapter saved to {run.adapter_dir}.")
+    run.log(f"{state.capitalize()} after {runtime:.1f} s of training; adapter saved to adapter/.")
     if state == "succeeded" and config.hub.push:
-        _push_after_training(run, config, settings)
-    return state
+        push_after_run(run, config, settings)
 
 
 def _load_model(base_dir: str, chosen: dict, settings: Settings):
@@ -264,7 +279,7 @@ def _load_model(base_dir: str, chosen: dict, settings: Settings):
 
 def _datasets(config: TrainConfig, settings: Settings, tokenizer, convs, stats: DataStats):
     if config.eval_dataset:
-        train, held = convs, load_conversations(config.eval_dataset, settings, config.region)[1]
+        train, held = convs, load_training_conversations(config.eval_dataset, settings, config.region)[1]
     else:
         train, held = split(convs, config.eval_fraction, config.seed)
     stats.conversations, stats.eval_conversations = len(train), len(held)
@@ -363,19 +378,6 @@ def _final_losses(run: Run) -> dict[str, float]:
 
 def _stats_dict(stats: DataStats) -> dict[str, Any]:
     return {k: v for k, v in vars(stats).items() if k != "extra"}
-
-
-def _push_after_training(run: Run, config: TrainConfig, settings: Settings) -> None:
-    from studio.train.export import push_to_hub
-
-    try:
-        url = push_to_hub(settings, run.run_id, config.hub.repo_id, private=config.hub.private, merged=config.hub.merged)
-        run.write_status(hub_url=url, hub_error=None)
-        run.log(f"Pushed to {url}.")
-    except Exception as exc:  # the run itself succeeded; the push can be retried from the Export panel
-        message = explain_failure(exc, settings)
-        run.write_status(hub_error=message)
-        run.log(f"Push to the Hub failed: {message}")
 
 
 def _tail(text: str, lines: int = 15, limit: int = 3000) -> str:

@@ -8,10 +8,11 @@ import os
 
 import gradio as gr
 
-from studio.safety import header_line, safety_status
+from studio.safety import DISCLOSURE, header_line, safety_status
 from studio.settings import Settings
 from studio.ui.auth import auth_mode, password_check
 from studio.ui.context import AppContext
+from studio.ui.errors import guard_app
 from studio.ui.invites import middleware as invite_middleware
 from studio.ui.openai_api import middleware as openai_middleware
 from studio.util.redact import install_log_redaction
@@ -19,7 +20,6 @@ from studio.util.schema import check_schema
 
 log = logging.getLogger(__name__)
 
-DISCLOSURE = "AI companion, not a therapist or medical provider."
 
 # (tab id, title, module, admin only). Order is the order on screen.
 TABS: list[tuple[str, str, str, bool]] = [
@@ -55,7 +55,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         gr.Markdown("# Companion Studio\nCurate, fine-tune, compare and chat with a careful companion for ketamine-assisted therapy.")
         if auth_mode(settings) == "oauth":
             gr.LoginButton(elem_id="login")
-        gr.Markdown(f"**{DISCLOSURE}** {header_line(settings.region)}", elem_id="disclosure")
+        gr.Markdown(f"**{DISCLOSURE}.** {header_line(settings.region)}", elem_id="disclosure")
         safety_notice = gr.Markdown(visible=False, elem_id="safety-status")
         tab_widgets: list[tuple[gr.Tab, bool]] = []
         with gr.Tabs(elem_id="tabs") as tabs:
@@ -83,7 +83,7 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         demo.load(safety_state, outputs=[safety_notice], api_visibility="private")
     demo.queue(default_concurrency_limit=4, max_size=settings.max_queue)
-    return demo
+    return guard_app(demo, settings.data_dir)  # user errors -> messages, crashes -> logged
 
 
 def launch_kwargs(settings: Settings, host: str | None = None, port: int | None = None) -> dict:

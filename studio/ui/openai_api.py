@@ -23,6 +23,7 @@ from studio.api.completions import ApiError, complete, models_payload, parse_req
 from studio.api.keys import key_hash, resolve_key
 from studio.api.ratelimit import RateLimiter, retry_after
 from studio.settings import Settings
+from studio.util.errors import public_message
 from studio.util.redact import register_secret
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class OpenAIMiddleware:
             await self._admit(request)
             return _json(200, await anyio.to_thread.run_sync(models_payload, self.settings))
         except ApiError as exc:
-            return _error(exc)
+            return _error(exc, self.settings)
 
     async def chat_completions(self, request):
         try:
@@ -78,15 +79,16 @@ class OpenAIMiddleware:
             chunks = stream_chunks(req, self.settings)
             first = await anyio.to_thread.run_sync(_next, chunks, limiter=self.slots)  # a refusal is still an HTTP error
         except ApiError as exc:
-            return _error(exc)
+            return _error(exc, self.settings)
         except Exception:
             log.exception("The chat completion failed")
-            return _error(ApiError(500, "The server failed to answer; the studio's log has the details.", kind="server_error"))
-        return _sse(first, chunks, self.slots)
+            return _error(ApiError(500, "The server failed to answer; the studio's log has the details.", kind="server_error"),
+                          self.settings)
+        return _sse(first, chunks, self.slots, self.settings)
 
     async def not_found(self, request):
         return _error(ApiError(404, f"There is no {request.url.path} here: use /v1/chat/completions or /v1/models.",
-                               code="unknown_url"))
+                               code="unknown_url"), self.settings)
 
     async def _admit(self, request) -> str:
         """The name of the caller's key, after its rate limit; refusals raise."""
@@ -124,7 +126,7 @@ def _next(chunks):
     return next(chunks, _END)
 
 
-def _sse(first, chunks, slots: anyio.CapacityLimiter):
+def _sse(first, chunks, slots: anyio.CapacityLimiter, settings: Settings):
     from starlette.responses import StreamingResponse
 
     async def events():
@@ -134,7 +136,7 @@ def _sse(first, chunks, slots: anyio.CapacityLimiter):
                 yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
                 chunk = await anyio.to_thread.run_sync(_next, chunks, limiter=slots)
         except ApiError as exc:
-            yield f"data: {json.dumps(exc.body(), ensure_ascii=False)}\n\n"
+            yield f"data: {json.dumps(_public(exc, settings).body(), ensure_ascii=False)}\n\n"
         except Exception:
             log.exception("The streamed chat completion failed")
             failure = ApiError(500, "The server failed while answering; the studio's log has the details.", kind="server_error")
@@ -154,8 +156,14 @@ def _json(status: int, payload: dict, headers: dict[str, str] | None = None):
     return JSONResponse(payload, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-def _error(exc: ApiError):
-    return _json(exc.status, exc.body(), exc.headers)
+def _public(exc: ApiError, settings: Settings) -> ApiError:
+    """``exc`` with no server paths in its message (a model's load failure can name its folder)."""
+    exc.message = public_message(exc.message, settings.data_dir)
+    return exc
+
+
+def _error(exc: ApiError, settings: Settings):
+    return _json(exc.status, _public(exc, settings).body(), exc.headers)
 
 
 def _relative_path(scope) -> str:

@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 ALLOWED = {
     "dataset": {".jsonl", ".json", ".csv", ".txt"},
@@ -21,7 +22,7 @@ ALLOWED = {
 }
 
 
-class UploadError(ValueError):
+class UploadError(UserError, ValueError):
     pass
 
 

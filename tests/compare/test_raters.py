@@ -10,7 +10,7 @@ import pytest
 
 from studio.compare import arena, raters
 from studio.compare.stats import compute_stats
-from studio.compare.store import VoteStore
+from studio.compare.votes import VoteStore
 from tests.compare.test_store import _ready_battle, _vote
 
 DAY = timedelta(days=1)
@@ -190,7 +190,7 @@ def test_the_schema_is_made_once_per_database_file(settings, monkeypatch):
 
 
 def test_a_migration_ignores_only_a_column_another_process_added(settings, tmp_path):
-    from studio.compare import store as store_module
+    from studio.compare import votes as store_module
 
     VoteStore(settings.votes_db)
 

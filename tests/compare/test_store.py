@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from studio.compare import arena
-from studio.compare.store import EXPORT_KEYS, StoreError, VoteStore
+from studio.compare.votes import EXPORT_KEYS, StoreError, VoteStore
 
 WRITERS, VOTES_EACH = 6, 15
 

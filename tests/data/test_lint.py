@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from studio.data.validate import validate_conversations
 
 from .conftest import conv
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("studio.safety") is None, reason="the safety layer is not importable yet")
 SYS = ("system", "You are a careful AI companion.")
 
 

@@ -9,7 +9,7 @@ import pytest
 from studio.cli import main
 from studio.compare.feedback import add_repair
 from studio.compare.raters import exclude_rater
-from studio.compare.store import VoteStore
+from studio.compare.votes import VoteStore
 from studio.data.preferences import pair_problems, pairs_from_votes, read_pairs
 
 DEFER = "Dosing is a question for your prescribing clinician; I can help you write it down for them."

@@ -35,8 +35,8 @@ def test_rater_sees_only_arena_and_chat(locked_studio, page):
 
     client = Client(locked_studio.url, auth=("dr-rivera", "rater-pass-1"), verbose=False)
     with pytest.raises(Exception, match="admin"):
-        # The endpoint takes the Train form as one dict; a rater is refused before it is even read.
-        client.predict(raw={"dataset": "companion-starter", "max_steps": 2}, api_name="/start_training")
+        # The Train form's fields are named parameters; a rater is refused before any is read.
+        client.predict(dataset="companion-starter", max_steps=2, api_name="/start_training")
     runs = locked_studio.settings.runs_dir
     assert not runs.exists() or not any(runs.iterdir())
 

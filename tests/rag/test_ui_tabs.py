@@ -108,5 +108,8 @@ def test_model_list_offers_base_and_succeeded_runs_only(settings):
     for run_id, state in (("run-ok", "succeeded"), ("run-busy", "running"), ("run-bad", "failed")):
         run = settings.runs_dir / run_id
         (run / "adapter").mkdir(parents=True)
+        (run / "adapter" / "adapter_config.json").write_text("{}")
         (run / "status.json").write_text(json.dumps({"state": state}))
+    (settings.runs_dir / "run-empty" / "adapter").mkdir(parents=True)  # succeeded, but no adapter to load
+    (settings.runs_dir / "run-empty" / "status.json").write_text(json.dumps({"state": "succeeded"}))
     assert [value for _, value in model_choices(settings)] == ["base", "run-ok"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.train.autotrain_job import judge
 from studio.train.autotrain_log import AutoTrainLog, split_segments
+from studio.train.autotrain_process import judge
 
 HEAD = "INFO     | 2026-11-27 05:22:{:02d} | "
 SUCCESS = (

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from studio.train.autotrain_job import _kill_orphan, group_alive, kill_group
+from studio.train.autotrain_process import group_alive, kill_group, kill_orphan
 from studio.train.runs import create_run
 from tests.train.conftest import tiny_config
 
@@ -30,8 +30,8 @@ def test_orphaned_autotrain_group_is_ended_but_an_unrelated_group_is_not(setting
     run = create_run(settings, tiny_config(tmp_path / "d.jsonl", backend="autotrain"))
     orphan, other = _spawn("autotrain", "--config", "x.yml"), _spawn()
     try:
-        _kill_orphan(run, orphan.pid)
-        _kill_orphan(run, other.pid)
+        kill_orphan(run, orphan.pid)
+        kill_orphan(run, other.pid)
         orphan.wait(timeout=10)
         deadline = time.monotonic() + 10
         while group_alive(orphan.pid) and time.monotonic() < deadline:

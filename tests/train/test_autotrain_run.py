@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from studio.settings import Settings
-from studio.train.autotrain_job import child_env, follow_process, judge, run_autotrain
+from studio.train.autotrain_job import run_autotrain
 from studio.train.autotrain_log import AutoTrainLog
 from studio.train.autotrain_plan import build_plan
+from studio.train.autotrain_process import child_env, follow_process, judge
 from studio.train.config import TrainConfig
 from studio.train.faults import lora_b_all_zero
 from studio.train.manager import TrainingManager

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from studio.train import autotrain_job, autotrain_spaces
+from studio.train import autotrain_process, autotrain_spaces
 from studio.train.autotrain_plan import build_plan
 from studio.train.config import TrainConfig
 from studio.train.runs import create_run
@@ -44,7 +44,7 @@ def space_run(settings, tmp_path, monkeypatch):
                   str(dest / "adapter_model.safetensors"))
         (dest / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4}))
 
-    monkeypatch.setattr(autotrain_job, "follow_process", fake_launch)
+    monkeypatch.setattr(autotrain_process, "follow_process", fake_launch)
     monkeypatch.setattr(autotrain_spaces, "space_state", fake_state)
     monkeypatch.setattr(autotrain_spaces, "download_adapter", fake_download)
     monkeypatch.setattr(autotrain_spaces, "pause_space", lambda space_id, token: calls["paused"].append(space_id))

@@ -13,9 +13,9 @@ import pytest
 
 from studio.settings import Settings
 from studio.train.config import ConfigError, TrainConfig
-from studio.train.data import DatasetProblem
 from studio.train.manager import TrainingManager
 from studio.train.runs import create_run, list_runs
+from studio.train.training_data import DatasetProblem
 from tests.train.conftest import CONVERSATIONS, tiny_config, write_jsonl
 
 TRAIN_PROMPTS = [

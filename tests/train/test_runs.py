@@ -110,12 +110,12 @@ def test_conversations_with_line_separator_characters_load_intact(settings, tmp_
     """Regression: str.splitlines() broke a JSONL row whose text holds U+2028 (valid JSON, raw in the string)."""
     import json
 
-    from studio.train.data import load_conversations
+    from studio.train.training_data import load_training_conversations
 
     text = "Breathe in\u2028and out, slowly."
     row = {"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Help me calm down"},
                         {"role": "assistant", "content": text}]}
     path = tmp_path / "sep.jsonl"
     path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
-    _, convs = load_conversations(str(path), settings)
+    _, convs = load_training_conversations(str(path), settings)
     assert convs[0][-1]["content"] == text

@@ -90,7 +90,7 @@ def test_raters_are_refused_and_stop_polling(settings, tiny_dataset):
     s = settings.with_(admin_password="admin-pw", rater_password="rater-pw")
     h = build(s)
     rater = SimpleNamespace(username="dr-okafor", headers={}, session={})
-    for call in (lambda: h.start(form(tiny_dataset), rater), lambda: h.stop("x", rater),
+    for call in (lambda: h.start(rater, **form(tiny_dataset)), lambda: h.stop("x", rater),
                  lambda: h.resume("x", rater), lambda: h.push("x", "a/b", True, False, "hf_x", rater),
                  lambda: h.merge("x", rater), lambda: h.preview(form(tiny_dataset), rater)):
         with pytest.raises(gr.Error, match="admin"):
@@ -111,16 +111,15 @@ def wait_state(h, run_id, states, timeout=300):
 @pytest.mark.slow
 def test_start_busy_stop_resume_and_view(settings, tiny_dataset, embedded_model_dir):
     h = build(settings)
-    dropdown, message = h.start(form(tiny_dataset, max_steps=3, save_steps=100), ADMIN)
-    run_id = dropdown.value
+    run_id, message = h.start(ADMIN, **form(tiny_dataset, max_steps=3, save_steps=100))
     assert run_id in message
     with pytest.raises(gr.Error, match=f"{run_id} is already training"):
-        h.start(form(tiny_dataset), ADMIN)
+        h.start(ADMIN, **form(tiny_dataset))
     assert "Stop requested" in h.stop(run_id, ADMIN)
     out = wait_state(h, run_id, ["cancelled"])
     assert out[7].constructor_args["interactive"] is True  # resume enabled
 
-    dropdown, message = h.resume(run_id, ADMIN)
+    _, message = h.resume(run_id, ADMIN)
     assert "Resuming" in message
     out = wait_state(h, run_id, ["succeeded"])
     _, bar, summary, plot, log, history, stop, resume, compare, generation, timer = out

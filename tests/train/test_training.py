@@ -7,9 +7,9 @@ import time
 import pytest
 
 from studio.settings import Settings
-from studio.train.data import DatasetProblem
 from studio.train.manager import TrainingBusy, TrainingManager
 from studio.train.runs import list_runs
+from studio.train.training_data import DatasetProblem
 from tests.train.conftest import CONVERSATIONS, tiny_config, write_jsonl
 
 FAKE_TOKEN = "hf_NeverWriteThisToken123"

@@ -3,7 +3,8 @@
 
 import pytest
 
-from studio.ui.app import DISCLOSURE, build_app
+from studio.safety import DISCLOSURE
+from studio.ui.app import build_app
 from tests.conftest import free_port
 
 

@@ -163,6 +163,12 @@ def test_bad_requests_name_the_field(api):
     assert "base" in unknown.json()["error"]["message"] and unknown.json()["error"]["param"] == "model"
     path_like = post(url, {**chat(ASK), "model": "../../etc"}, key)
     assert path_like.status_code == 404
+    settings = api[0]
+    server_path = post(url, {**chat(ASK), "model": str(settings.runs_dir / "r")}, key)  # echoed: no server path
+    assert server_path.status_code == 404 and str(settings.data_dir) not in server_path.text
+    assert str(settings.data_dir.parent) not in server_path.text
+    if len(str(settings.runs_dir / "r")) <= 60:  # the message quotes at most 60 characters of the name
+        assert "'runs/r'" in server_path.json()["error"]["message"]
     empty = post(url, {**chat(ASK), "messages": []}, key)
     assert empty.status_code == 400 and empty.json()["error"]["param"] == "messages"
     malformed = httpx.post(f"{url}/v1/chat/completions", content=b"{not json", timeout=30,

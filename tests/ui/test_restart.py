@@ -23,7 +23,7 @@ def cli(settings, *args):
 
 @pytest.mark.slow
 def test_data_survives_a_restart(settings, tmp_path):
-    from studio.compare.store import VoteStore
+    from studio.compare.votes import VoteStore
     from studio.data.store import DatasetStore
 
     conversation = {"messages": [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi, I'm here."}]}

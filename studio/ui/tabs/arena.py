@@ -76,11 +76,15 @@ def build(ctx: AppContext) -> None:
     prompt_set.focus(lambda: gr.Dropdown(choices=set_names()), None, prompt_set, queue=False, api_visibility="private")
 
     def stream_answers(bid: str):
-        from studio.compare.arena import stream_battle
+        from studio.compare.arena import SideFailed, stream_battle
 
         text_a = text_b = ""
-        for text_a, text_b in stream_battle(settings, bid):
-            yield (bid, text_a, text_b, WRITING, *_controls(False, False), "")
+        try:
+            for text_a, text_b in stream_battle(settings, bid):
+                yield (bid, text_a, text_b, WRITING, *_controls(False, False), "")
+        except SideFailed as failed:  # a hosted model failed: its side shows why; no vote, but a retry
+            yield (bid, text_a, text_b, str(failed), *_controls(False, True), "")
+            return
         yield (bid, text_a, text_b, "Both answers are ready: vote below.", *_controls(True, True), "")
 
     def rater_id(typed_name: str, request: gr.Request | None) -> str:
@@ -202,8 +206,9 @@ def _reveal_text(result: dict) -> str:
 
 
 def _admin_panels(ctx: AppContext) -> None:
-    from studio.ui.tabs import raters_admin
+    from studio.ui.tabs import raters_admin, remote_admin
     from studio.ui.tabs.arena_admin import build_admin
 
     build_admin(ctx)
     raters_admin.build(ctx)
+    remote_admin.build(ctx)

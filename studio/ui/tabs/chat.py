@@ -10,66 +10,25 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.safety import DISCLOSURE, first_message_notice
+from studio.safety.resources import REGIONS
 from studio.ui.context import AppContext
 from studio.ui.tabs import chat_feedback, crisis_replies
 
 LOADING = "⏳ loading model… (first use only)"
-DISCLOSURE_TITLE = "ℹ️ AI companion, not a therapist or medical provider"
-DISCLOSURE_BODY = (
-    "I can help you prepare for sessions, reflect afterwards and find information from your clinic's documents. "
-    "I can't diagnose, prescribe or change your treatment: medication questions go to your prescriber. "
-    "In an emergency call 911 (US) or your local emergency number; in the US you can call or text 988."
-)
-
-
-def disclosure_body(region: str, clinic_phone: str) -> str:
-    try:  # the safety package owns the wording and the region's verified crisis lines
-        from studio.safety import first_message_notice
-
-        return first_message_notice(region, clinic_phone)
-    except ImportError:
-        return DISCLOSURE_BODY
+DISCLOSURE_TITLE = f"ℹ️ {DISCLOSURE}"
 
 
 def region_choices() -> list[tuple[str, str]]:
-    try:  # the safety package owns the list of regions with verified crisis lines
-        from studio.safety.resources import REGIONS
-
-        return [(f"{region.name} ({code})", code) for code, region in REGIONS.items()]
-    except (ImportError, AttributeError):
-        return [("United States (US)", "US")]
+    """The regions with verified crisis lines (the safety package owns the list)."""
+    return [(f"{region.name} ({code})", code) for code, region in REGIONS.items()]
 
 
 def model_choices(settings) -> list[tuple[str, str]]:
-    """(label, model ref): 'base' plus every run that finished training, as the runs module orders them."""
-    runs: list[tuple[str, str]] = []
-    try:
-        from studio.train.runs import list_runs
+    """(label, model ref): the studio's one list (studio.compare.models)."""
+    from studio.compare.models import model_options
 
-        for run in list_runs(settings):
-            state = _field(run, "state") or _field(_field(run, "status") or {}, "state")
-            run_id = _field(run, "run_id") or _field(run, "id")
-            if state == "succeeded" and run_id:
-                name = _field(run, "run_name")
-                runs.append((f"{name} ({run_id})" if name and name != run_id else str(run_id), str(run_id)))
-    except ImportError:
-        runs = [(run_id, run_id) for run_id in _scan_runs(settings)]
-    return [("base", "base")] + [r for r in runs if r[1] != "base"]
-
-
-def _field(obj, name: str):
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _scan_runs(settings) -> list[str]:
-    from studio.util.io import read_json
-
-    if not settings.runs_dir.is_dir():
-        return []
-    return sorted(
-        d.name for d in settings.runs_dir.iterdir()
-        if (read_json(d / "status.json", {}) or {}).get("state") == "succeeded" and (d / "adapter").is_dir()
-    )
+    return model_options(settings)
 
 
 def sources_message(sources) -> dict:
@@ -86,7 +45,7 @@ def sources_message(sources) -> dict:
 
 
 def build(ctx: AppContext) -> None:
-    from studio.rag.chat import DEFAULT_SYSTEM, load_system_prompt
+    from studio.models.system_prompt import DEFAULT_SYSTEM, load_system_prompt
 
     settings = ctx.settings
     with gr.Row():
@@ -137,7 +96,7 @@ def build(ctx: AppContext) -> None:
             first = not any(turn.get("role") == "user" for turn in history)
             history.append({"role": "user", "content": message})
             if first:  # the companion's first reply opens with the disclosure (a titled, UI-only bubble)
-                notice = disclosure_body(region_code or settings.region, settings.clinic_phone)
+                notice = first_message_notice(region_code or settings.region, settings.clinic_phone)
                 history.append({"role": "assistant", "content": notice, "metadata": {"title": DISCLOSURE_TITLE}})
             history.append({"role": "assistant", "content": ""})
             for update in updates:
@@ -152,7 +111,7 @@ def build(ctx: AppContext) -> None:
             raise gr.Error(str(exc)) from None
 
     def save(text, request: gr.Request):
-        from studio.rag.chat import save_system_prompt
+        from studio.models.system_prompt import save_system_prompt
 
         ctx.require_admin(request)
         try:
@@ -163,7 +122,7 @@ def build(ctx: AppContext) -> None:
         return saved
 
     def reset(request: gr.Request):
-        from studio.rag.chat import save_system_prompt
+        from studio.models.system_prompt import save_system_prompt
 
         ctx.require_admin(request)
         return save_system_prompt(settings, DEFAULT_SYSTEM)

@@ -39,6 +39,8 @@ def answer_info(answer) -> str:
     speed = f"{answer.new_tokens} tokens · {answer.tokens_per_s} tokens/s" if answer.safety.model_called else "no model call"
     flags = describe_flags(answer.safety.to_dict())
     icon = "⚠️" if flags != "no safety flags" else "✅"
+    if getattr(answer, "error", ""):  # a hosted model failed on this side only
+        return f"**{answer.model}** · ❌ {answer.error}"
     return f"**{answer.model}** · {speed}\n\n{icon} {flags}"
 
 
@@ -72,12 +74,12 @@ def build(ctx: AppContext) -> None:
 
 
 def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
-    from studio.compare.arena import DEFAULT_SYSTEM
+    from studio.models.system_prompt import load_system_prompt
 
     settings = ctx.settings
     prompt = gr.Textbox(label="Prompt", lines=3, elem_id="compare-prompt", placeholder="What the person says")
     with gr.Accordion("System prompt and generation settings", open=False):
-        system = gr.Textbox(DEFAULT_SYSTEM, label="System prompt", lines=4, elem_id="compare-system")
+        system = gr.Textbox(load_system_prompt(settings), label="System prompt", lines=4, elem_id="compare-system")
         with gr.Row():
             temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label="Temperature (0 = greedy)")
             top_p = gr.Slider(0.1, 1, value=0.9, step=0.05, label="Top-p")
@@ -104,8 +106,8 @@ def _side_by_side(ctx: AppContext, model_a, model_b) -> None:
                 elif update.answers is None:
                     yield update.texts[0], update.texts[1], "…", "…"
                 else:
-                    first, second = update.answers
-                    yield first.text, second.text, answer_info(first), answer_info(second)
+                    first, second = update.answers  # a failed hosted side shows its error as its text
+                    yield update.texts[0], update.texts[1], answer_info(first), answer_info(second)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
@@ -203,12 +205,9 @@ def _metrics(ctx: AppContext, model_a, model_b) -> None:
     note = gr.Markdown(elem_id="compare-eval-note")
 
     def datasets():
-        try:
-            from studio.data.store import DatasetStore
+        from studio.data.store import DatasetStore
 
-            return gr.Dropdown(choices=[info.name for info in DatasetStore(settings).list()])
-        except ImportError:
-            return gr.Dropdown(choices=[])
+        return gr.Dropdown(choices=[info.name for info in DatasetStore(settings).list()])
 
     def score(a, b, name, frac, max_convs, request: gr.Request):
         ctx.require_admin(request)

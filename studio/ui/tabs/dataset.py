@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from studio.data.export import DEFAULT_SPLIT_SEED
 from studio.data.store import STARTER_NAME
 from studio.ui.context import AppContext
 from studio.ui.tabs import dataset_view as view
@@ -142,7 +143,7 @@ def _io_panel(w: SimpleNamespace) -> None:
         w.export = gr.Button("Export JSONL", elem_id="ds-export")
     with gr.Row():
         w.eval_fraction = gr.Slider(0, 0.5, value=0.1, step=0.05, label="Eval fraction", elem_id="ds-eval-frac")
-        w.seed = gr.Number(0, label="Seed", precision=0, elem_id="ds-seed")
+        w.seed = gr.Number(DEFAULT_SPLIT_SEED, label="Seed", precision=0, elem_id="ds-seed")
         w.split = gr.Button("Split train/eval", elem_id="ds-split")
     w.download = gr.File(label="Download", file_count="multiple", interactive=False, elem_id="ds-download")
     with gr.Row(equal_height=True):

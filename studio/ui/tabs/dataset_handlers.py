@@ -46,6 +46,7 @@ class DatasetHandlers(DatasetIOHandlers):
     def _do(self, request, state, filters, action, revalidate: bool = True) -> dict:
         from studio.data.schema import DataError
         from studio.data.store import VersionConflict
+        from studio.util.errors import public_message
         from studio.util.redact import redact
 
         self.ctx.require_admin(request)
@@ -56,7 +57,7 @@ class DatasetHandlers(DatasetIOHandlers):
             return {self.w.state: state, self.w.status: f"⚠️ {exc}", self.w.save_new: gr.Button(visible=True),
                     self.w.info: view.version_info(state, exc.latest)}
         except (DataError, ValueError, OSError) as exc:
-            return {self.w.status: f"❌ {redact(str(exc))}"}
+            return {self.w.status: f"❌ {public_message(redact(str(exc)), self.settings.data_dir)}"}
         state = result.pop("state", state)
         return self._view(state, filters, revalidate=revalidate, **result)
 

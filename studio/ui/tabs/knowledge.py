@@ -91,6 +91,14 @@ def build(ctx: AppContext) -> None:
             raise gr.Error(str(exc).replace("\n", "<br>")) from None
         return format_report(report), *listing()
 
+    def estimate_add(paths, request: gr.Request):
+        from studio.rag.kb import knowledge_base
+
+        paths = [p if isinstance(p, str) else getattr(p, "path", str(p)) for p in (paths or [])]
+        if not paths or not ctx.caller(request).is_admin:
+            return gr.skip()
+        return f"Before adding: {knowledge_base(settings).estimate_files(paths)}."
+
     def remove_doc(name, request: gr.Request):
         from studio.rag.kb import knowledge_base
         from studio.rag.parsers import IngestError
@@ -124,6 +132,7 @@ def build(ctx: AppContext) -> None:
 
     listed = [docs, remove_name, only]
     add.click(add_files, [files], [status, *listed], api_name="kb_add")
+    files.change(estimate_add, [files], [status], api_visibility="private")
     remove.click(remove_doc, [remove_name], [status, *listed], api_name="kb_remove")
     gr.on([search.click, query.submit], run_query, [query, k, mode, only], [results], api_name="kb_query")
 

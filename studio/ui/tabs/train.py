@@ -13,9 +13,11 @@ from typing import Any
 
 import gradio as gr
 
-from studio.train.config import METHODS  # plain data (no torch): one home for the list
+from studio.train.config import BACKENDS, METHODS  # plain data (no torch): one home for the list
 from studio.ui.context import AppContext
-from studio.ui.tabs.train_autotrain import autotrain_section, with_autotrain
+from studio.ui.errors import user_error
+from studio.ui.tabs.train_autotrain import autotrain_section
+from studio.ui.tabs.train_jobs import backend_info, jobs_section, require_confirmation
 
 REFRESH_S = 2.0
 PRESETS = ["auto", "cpu", "gpu", "gpu-qlora"]
@@ -25,19 +27,12 @@ SCHEDULERS = ["cosine", "linear", "constant", "constant_with_warmup"]
 def _errors():
     """The core's user-facing errors, imported lazily (no torch at tab import time)."""
     from studio.train.config import ConfigError
-    from studio.train.data import DatasetProblem
     from studio.train.export import ExportError
     from studio.train.manager import TrainingBusy
     from studio.train.runs import RunNotFound
+    from studio.train.training_data import DatasetProblem
 
     return (ConfigError, DatasetProblem, ExportError, TrainingBusy, RunNotFound, ValueError)
-
-
-def backends() -> list[str]:
-    """AutoTrain shows up once its job module exists."""
-    import importlib.util
-
-    return ["trl"] + (["autotrain"] if importlib.util.find_spec("studio.train.autotrain_job") else [])
 
 
 def progress_html(snap: dict[str, Any]) -> str:
@@ -64,7 +59,7 @@ class TrainHandlers:
 
         try:
             values = self.values(raw)
-            return with_autotrain(config_from_form(values), values)
+            return config_from_form(values)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
 
@@ -84,10 +79,8 @@ class TrainHandlers:
             config = self.config(raw)
             base = base_path(config.base_model, self.settings) if config.base_model == "embedded" else config.base_model
             return describe(resolve_preset(config, base_dir=base))
-        except gr.Error as exc:
-            return f"⚠️ {exc.message}"
-        except _errors() as exc:
-            return f"⚠️ {exc}"
+        except (gr.Error, *_errors()) as exc:
+            return f"⚠️ {user_error(exc, self.settings.data_dir).message}"
 
     def dataset_info(self, dataset: str, method: str = "sft", request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
@@ -110,16 +103,19 @@ class TrainHandlers:
         return gr.Dropdown(choices=names)
 
     # --- jobs ---
-    def start(self, raw: dict, request: gr.Request = None):
+    def start(self, request: gr.Request = None, **form: Any):
+        """``/start_training``: the form's fields as named parameters (``dataset=..., max_steps=...``);
+        a field left out keeps the form's default."""
         self.ctx.require_admin(request)
         from studio.train.manager import get_manager
 
-        config = self.config(raw)
+        config = self.config(form)
+        require_confirmation(config, form)  # a billed Jobs run needs the admin's tick
         try:
             run = get_manager(self.settings).start(config, background=True)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
-        return gr.Dropdown(value=run.run_id, choices=self._run_ids()), f"Started **{run.run_id}**."
+        return run.run_id, f"Started **{run.run_id}**."  # a plain id: the API returns it as is; the timer refreshes the choices
 
     def stop(self, run_id: str, request: gr.Request = None) -> str:
         self.ctx.require_admin(request)
@@ -141,7 +137,7 @@ class TrainHandlers:
             run = get_manager(self.settings).resume(run_id, background=True)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
-        return gr.Dropdown(value=run.run_id, choices=self._run_ids()), f"Resuming **{run.run_id}** from its last checkpoint."
+        return run.run_id, f"Resuming **{run.run_id}** from its last checkpoint."
 
     def _run_ids(self) -> list[str]:
         from studio.train.runs import list_runs
@@ -158,7 +154,8 @@ class TrainHandlers:
         from studio.train.manager import get_manager
         from studio.train.progress import history_rows, snapshot
 
-        get_manager(self.settings)  # first use after a restart marks orphaned runs interrupted
+        # first use after a restart marks orphaned runs interrupted, and follows again a Jobs job still on the Hub
+        get_manager(self.settings).reattach_remote()
         snap = snapshot(self.settings, run_id)
         # No value until the first loss: Gradio keeps the axis types of the first value it gets,
         # and an empty frame makes both axes categorical with an invisible line.
@@ -186,13 +183,23 @@ class TrainHandlers:
 
     # --- export ---
     def merge(self, run_id: str, request: gr.Request = None) -> str:
+        """Twin of ``runs export RUN --format merged``."""
+        return self._export(run_id, "merged", "f16", request)
+
+    def export_gguf(self, run_id: str, quant: str, request: gr.Request = None) -> str:
+        """Twin of ``runs export RUN --format gguf --quant Q``: model.gguf, Modelfile and a llama.cpp script."""
+        return self._export(run_id, "gguf", quant or "f16", request)
+
+    def _export(self, run_id: str, fmt: str, quant: str, request: gr.Request | None) -> str:
         self.ctx.require_admin(request)
-        from studio.train.export import merge_adapter
+        from studio.train.export import export_run
 
         try:
-            return f"Merged model saved to `{merge_adapter(self.settings, run_id)}`."
+            result = export_run(self.settings, run_id, fmt, quant)
         except _errors() as exc:
             raise gr.Error(str(exc)) from None
+        what = "Merged model" if fmt == "merged" else f"GGUF ({quant}) with an Ollama Modelfile and run-llama-cpp.sh"
+        return f"{what} saved to `{result.path}` ({result.bytes / 1e6:.0f} MB)."
 
     def push(self, run_id: str, repo_id: str, private: bool, merged: bool, token: str, override: str = "",
              request: gr.Request = None):
@@ -217,7 +224,8 @@ def build(ctx: AppContext) -> TrainHandlers:
         f["dataset"] = gr.Dropdown([], label="Dataset", allow_custom_value=True, elem_id="train-dataset",
                                    info="a stored dataset, or a JSONL path")
         f["base_model"] = gr.Textbox(ctx.settings.base_model, label="Base model", elem_id="train-base-model")
-        f["backend"] = gr.Radio(backends(), value="trl", label="Backend", elem_id="train-backend")
+        f["backend"] = gr.Radio(list(BACKENDS), value="trl", label="Backend", elem_id="train-backend",
+                                info=backend_info())
         f["preset"] = gr.Dropdown(PRESETS, value="auto", label="Preset", elem_id="train-preset")
     with gr.Row():
         f["method"] = gr.Radio(list(METHODS), value="sft", label="Method", elem_id="train-method",
@@ -260,8 +268,10 @@ def build(ctx: AppContext) -> TrainHandlers:
             f["hub_private"] = gr.Checkbox(True, label="Private repo", elem_id="train-hub-private")
             f["hub_merged"] = gr.Checkbox(False, label="Push merged model", elem_id="train-hub-merged")
     wire_autotrain = autotrain_section(ctx, h, f)  # shown while backend is autotrain
+    wire_jobs = jobs_section(ctx, h, f)  # shown while backend is hf-jobs
     form = set(f.values())
     wire_autotrain(form)
+    wire_jobs(form)
     with gr.Row():
         show = gr.Button("Show as YAML / command", elem_id="train-show-yaml")
         start = gr.Button("Start", variant="primary", elem_id="train-start")
@@ -288,7 +298,7 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     from studio.train.progress import HISTORY_HEADERS
 
     history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Run history", elem_id="train-history")
-    with gr.Accordion("Export: merge or push to the Hub", open=False, elem_id="train-export"):
+    with gr.Accordion("Export: merge, GGUF, or push to the Hub", open=False, elem_id="train-export"):
         with gr.Row():
             repo = gr.Textbox(label="Hub repo (owner/name)", elem_id="train-export-repo")
             private = gr.Checkbox(True, label="Private", elem_id="train-export-private")
@@ -300,6 +310,8 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
                               elem_id="train-export-override")
         with gr.Row():
             merge_btn = gr.Button("Merge adapter into full model", elem_id="train-merge")
+            quant = gr.Dropdown(["f16", "q8_0"], value="f16", label="GGUF precision", elem_id="train-gguf-quant")
+            gguf_btn = gr.Button("Export GGUF (Ollama, llama.cpp)", elem_id="train-gguf")
             push_btn = gr.Button("Push to Hub", elem_id="train-push")
         export_md = gr.Markdown(elem_id="train-export-message")
     timer = gr.Timer(REFRESH_S)
@@ -312,10 +324,11 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
     f["method"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
     gr.on([f[n].change for n in ("preset", "base_model", "batch_size", "gradient_accumulation", "max_length", "quantization")],
           h.preset_info, form, preset_md, **private_)
-    start.click(h.start, form, [run_dd, message], api_name="start_training")
+    start.click(h.start, inputs_kwargs=dict(f), outputs=[run_dd, message], api_name="start_training")
     stop.click(h.stop, run_dd, message, api_name="stop_training")
     resume.click(h.resume, run_dd, [run_dd, message], api_name="resume_training")
     merge_btn.click(h.merge, run_dd, export_md, api_name="export_merge")
+    gguf_btn.click(h.export_gguf, [run_dd, quant], export_md, api_name="export_gguf")
     arena_round.click(h.arena_round, run_dd, message, api_name="arena_round")
     push_btn.click(h.push, [run_dd, repo, private, merged, token, override], [export_md, token], api_name="export_push",
                    concurrency_id="model")

@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import gradio as gr
 
 from studio.ui.context import AppContext
-
-FIELDS = ("autotrain_hardware", "autotrain_username")
 
 
 def hardware_choices() -> list[str]:
     from studio.train.config import AUTOTRAIN_HARDWARE
 
     return list(AUTOTRAIN_HARDWARE)
-
-
-def with_autotrain(config, values: dict[str, Any]):
-    """Put the section's widgets into the TrainConfig (the rest of the form is mapped by studio.train.form)."""
-    if not any(name in values for name in FIELDS):
-        return config
-    username = str(values.get("autotrain_username") or "").strip() or None
-    return config.replace(autotrain={"hardware": values.get("autotrain_hardware") or "local", "username": username})
 
 
 class AutoTrainHandlers:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from studio.util.errors import UserError
 from studio.util.sqlite import immediate
 
 EXPORT_KEYS = ("model_a", "model_b", "winner", "prompt", "response_a", "response_b", "rater", "ts", "comment")
@@ -101,7 +102,7 @@ EXCLUDED = "SELECT casefold(rater) FROM rater_exclusions WHERE included_at IS NU
 _SCHEMA_READY: set[tuple[str, int, int]] = set()  # (path, st_dev, st_ino) of files whose schema this process made
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     pass
 
 

@@ -8,17 +8,17 @@ what is an error, so the Train tab refuses exactly what the Dataset tab flags.
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.settings import Settings
+from studio.util.errors import UserError
 
 MAX_REPORTED = 5
 
 
-class DatasetProblem(ValueError):
+class DatasetProblem(UserError, ValueError):
     """The dataset cannot be trained on; the message says why and what to do."""
 
 
@@ -64,7 +64,7 @@ def validation_errors(path: Path, region: str = "US") -> list[str]:
     return [issue.message for issue in report.errors]
 
 
-def load_conversations(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[list[dict]]]:
+def load_training_conversations(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[list[dict]]]:
     """Resolve, validate (refusing with the reasons) and read the conversations' message lists.
 
     Placeholders such as ``{crisis_line}`` are rendered for ``region`` (default: the studio's).
@@ -88,24 +88,41 @@ def preflight(ref: str, settings: Settings, eval_ref: str | None = None, region:
     """Check a dataset before a run is created: raises DatasetProblem with the reasons; returns (path, rows).
 
     ``method`` dpo reads preference pairs (prompt/chosen/rejected) instead of conversations."""
-    if method == "dpo":
-        from studio.train.preference import load_pairs as load
-    else:
-        load = load_conversations
+    load = load_pairs if method == "dpo" else load_training_conversations
     path, rows = load(ref, settings, region)
     if eval_ref:
         load(eval_ref, settings, region)
     return path, len(rows)
 
 
-def split(convs: list[list[dict]], fraction: float, seed: int) -> tuple[list[list[dict]], list[list[dict]]]:
-    if fraction <= 0 or len(convs) < 2:
-        return convs, []
-    order = list(range(len(convs)))
-    random.Random(seed).shuffle(order)
-    n_eval = min(len(convs) - 1, max(1, round(len(convs) * fraction)))
-    held = set(order[:n_eval])
-    return [c for i, c in enumerate(convs) if i not in held], [c for i, c in enumerate(convs) if i in held]
+def load_pairs(ref: str, settings: Settings, region: str | None = None) -> tuple[Path, list[dict]]:
+    """Resolve and check a preference JSONL, refusing with the reasons; placeholders rendered for the region."""
+    from studio.data.placeholders import PlaceholderError
+    from studio.data.preferences import read_pairs
+
+    path = resolve_dataset(ref, settings)
+    rows, errors = read_pairs(path)
+    if errors:
+        shown = "; ".join(errors[:MAX_REPORTED])
+        more = f" (and {len(errors) - MAX_REPORTED} more)" if len(errors) > MAX_REPORTED else ""
+        raise DatasetProblem(f"Preference dataset '{ref}' has {len(errors)} error(s), fix them first: "
+                             f"{shown.rstrip('.')}{more}.")
+    try:
+        return path, [_rendered(row, region or settings.region) for row in rows]
+    except PlaceholderError as exc:
+        raise DatasetProblem(f"Preference dataset '{ref}': {exc}") from None
+
+
+def _rendered(row: dict, region: str) -> dict:
+    from studio.data.placeholders import render_rows
+
+    if isinstance(row["prompt"], str):
+        messages = [{"role": "user", "content": row[k]} for k in ("prompt", "chosen", "rejected")]
+        done = render_rows([{"messages": messages}], region).rows[0]["messages"]
+        return {k: m["content"] for k, m in zip(("prompt", "chosen", "rejected"), done, strict=True)}
+    sizes = [len(row[k]) for k in ("prompt", "chosen", "rejected")]
+    done = render_rows([{"messages": row["prompt"] + row["chosen"] + row["rejected"]}], region).rows[0]["messages"]
+    return {"prompt": done[:sizes[0]], "chosen": done[sizes[0]:sizes[0] + sizes[1]], "rejected": done[sizes[0] + sizes[1]:]}
 
 
 def tokenize_all(tokenizer, convs: list[list[dict]], max_length: int, assistant_only: bool, stats: DataStats):
