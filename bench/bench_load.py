@@ -16,6 +16,10 @@ CHATTERS = int(os.environ.get("BENCH_LOAD_CHATTERS", "5"))
 
 
 def main() -> dict:
+    from studio.safety import gate_turn
+    from studio.settings import Settings
+
+    gate_turn("A warm-up before either arm.", Settings.from_env({}))  # the safety classifier loads once per process
     one = run_load(raters=RATERS, chatters=CHATTERS, max_batch=1)
     batched = run_load(raters=RATERS, chatters=CHATTERS)
     throughput = batched["requests_per_min"] / one["requests_per_min"] if one["requests_per_min"] else 0.0

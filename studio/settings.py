@@ -147,7 +147,7 @@ class Settings:
             api_rate_per_min=_int(env, "STUDIO_API_RATE_PER_MIN", 30, high=100_000),
             remote_timeout_s=_int(env, "STUDIO_REMOTE_TIMEOUT_S", 60, low=1, high=3_600),
             gen_max_batch=_int(env, "STUDIO_GEN_MAX_BATCH", 16, high=256),
-            gen_queue=_int(env, "STUDIO_GEN_QUEUE", 48, low=0, high=10_000),
+            gen_queue=_int(env, "STUDIO_GEN_QUEUE", 48, high=10_000),
             gen_prefill_chunk=_int(env, "STUDIO_GEN_PREFILL_CHUNK", 128, low=16, high=65_536),
             gen_max_new_tokens=_int(env, "STUDIO_MAX_NEW_TOKENS", 1024, high=4096),
         )

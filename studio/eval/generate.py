@@ -148,6 +148,7 @@ def _generate(loaded: LoadedModel, refs: list[ModelRef], prompts: list[list[int]
     from peft import PeftModel
 
     from studio.compare.streaming import decoding_kwargs, eos_ids
+    from studio.models.scheduler import stop_at_exit
 
     rows = [ids for ids in prompts for _ in refs]
     width = max(len(ids) for ids in rows)
@@ -161,7 +162,7 @@ def _generate(loaded: LoadedModel, refs: list[ModelRef], prompts: list[list[int]
             extra["adapter_names"] = [ref.adapter_name or BASE_ADAPTER for _ in prompts for ref in refs]
         out = loaded.model.generate(input_ids=input_ids, attention_mask=mask,
                                     **decoding_kwargs(greedy, loaded.model, [0] * len(rows), loaded.device), **extra,
-                                    pad_token_id=loaded.tokenizer.pad_token_id)
+                                    pad_token_id=loaded.tokenizer.pad_token_id, stopping_criteria=stop_at_exit())
     results = []
     for row in out[:, width:].tolist():
         end = next((k for k, token in enumerate(row) if token in stops), len(row))

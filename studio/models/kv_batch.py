@@ -6,7 +6,9 @@ attention mask marks the padding and each row's position ids count only its own 
 padding changes nothing the row sees. Leaving drops the row and the columns only padding holds.
 
 Every row keeps one token pending: the token chosen last, not yet in the cache. A decode step feeds
-each row's pending token and returns the logits for the next one.
+each row's pending token and returns the logits for the next one. Padding costs every row the longest
+row's columns (memory, and copying the cache each step), so callers keep rows of very different
+lengths in different batches (``fits``).
 """
 
 from __future__ import annotations
@@ -55,25 +57,33 @@ def prefill_chunk(model, ids: list[int], cache, adapter: str | None):
 
 
 class KVBatch:
-    """The running rows' shared cache, attention mask and pending tokens."""
+    """The running rows' shared cache, attention mask and pending tokens; ``rows`` holds what the caller
+    tracks per row (its requests), in the same order."""
 
     def __init__(self):
         self.cache = None
         self.mask: torch.Tensor | None = None  # [rows, columns], 0 on the left padding
         self.pending: list[int] = []
+        self.rows: list = []
 
     def __len__(self) -> int:
         return len(self.pending)
+
+    @property
+    def width(self) -> int:
+        """Columns of the cache: the longest row's tokens."""
+        return 0 if self.mask is None else int(self.mask.shape[1])
 
     def nbytes(self) -> int:
         """What the batch's keys and values take in memory."""
         layers = self.cache.layers if self.cache is not None else []
         return sum(t.numel() * t.element_size() for layer in layers for t in (layer.keys, layer.values))
 
-    def join(self, cache, pending: int) -> None:
-        """Add a row whose prompt is in ``cache`` (one row) and whose next input is ``pending``."""
+    def join(self, cache, pending: int, row=None) -> None:
+        """Add ``row``, whose prompt is in ``cache`` (one row) and whose next input is ``pending``."""
         length = cache.get_seq_length()
         ones = torch.ones((1, length), dtype=torch.long)
+        self.rows.append(row)
         if self.cache is None:
             self.cache, self.mask, self.pending = cache, ones, [pending]
             return
@@ -89,13 +99,14 @@ class KVBatch:
     def keep(self, rows: list[int]) -> None:
         """Keep only ``rows`` (indices into the current rows), then drop columns that are padding in every row."""
         if not rows:
-            self.cache, self.mask, self.pending = None, None, []
+            self.cache, self.mask, self.pending, self.rows = None, None, [], []
             return
         if rows == list(range(len(self.pending))):
             return
         index = torch.tensor(rows, dtype=torch.long)
         self.mask = self.mask[index]
         self.pending = [self.pending[i] for i in rows]
+        self.rows = [self.rows[i] for i in rows]
         lead = int((self.mask.sum(dim=0) == 0).long().cumprod(dim=0).sum())  # leading all-padding columns
         self.mask = self.mask[:, lead:]
         index = index.to(self.cache.layers[0].keys.device)
@@ -126,6 +137,12 @@ class KVBatch:
         for layer in cache.layers:
             layer.keys = torch.nn.functional.pad(layer.keys, (0, 0, columns, 0))
             layer.values = torch.nn.functional.pad(layer.values, (0, 0, columns, 0))
+
+
+def fits(width: int, length: int, slack: int) -> bool:
+    """Whether a row of ``length`` tokens may join a batch ``width`` columns wide: neither is more than
+    twice the other, give or take ``slack`` tokens."""
+    return width == 0 or max(width, length) <= 2 * min(width, length) + slack
 
 
 def _pad_mask(mask: torch.Tensor, width: int) -> torch.Tensor:

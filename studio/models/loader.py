@@ -279,6 +279,13 @@ _caches: dict[tuple, ModelCache] = {}
 _caches_lock = threading.Lock()
 
 
+def every_loaded_model() -> list[LoadedModel]:
+    """Every model loaded in this process, whatever its settings."""
+    with _caches_lock:
+        caches = list(_caches.values())
+    return [loaded for cache in caches for loaded in cache.loaded()]
+
+
 def model_cache(settings: Settings) -> ModelCache:
     """The process-wide cache for these settings (a loaded model is shared by all users)."""
     key = (settings.cache_dir, settings.data_dir, settings.base_model)

@@ -5,9 +5,12 @@ Chat, the arena, side by side and the OpenAI-compatible API all ``submit`` here 
 
 1. admit waiting requests first in, first out, while fewer than ``gen_max_batch`` are active;
 2. prefill admitted prompts alone, one chunk of ``gen_prefill_chunk`` tokens at a time, at most about
-   one chunk's worth per turn, so a long prompt never holds up the others' decoding;
+   one chunk's worth per turn and the shortest remaining first, so a long prompt never holds up the
+   others' decoding nor their start;
 3. one decode step for every running row together (``KVBatch``): each row with its own adapter
-   (PEFT ``adapter_names``), sampling settings, seeded generator, stop tokens and token limit.
+   (PEFT ``adapter_names``), sampling settings, seeded generator, stop tokens and token limit. Rows of
+   very different lengths decode in separate groups (one forward pass each), so a long conversation
+   does not make every short one pay for its padding.
 
 A request that is cancelled (the consumer closed its stream, a client went away), runs past
 ``max_generation_s``, or ends, leaves the batch at the next step; cancel is also checked between
@@ -22,12 +25,14 @@ generator (no seed per request) and has no repetition penalty. This loop keeps o
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
 import secrets
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -92,7 +97,7 @@ class Ticket:
 
     def texts(self, tokenizer) -> Iterator[str]:
         """The answer's cumulative text as it grows (``sink`` must be this ticket's own)."""
-        decoder = TextDecoder(tokenizer)
+        decoder, shown = TextDecoder(tokenizer), ""
         while True:
             _, kind, value = self.sink.get()
             if kind == "token":
@@ -102,7 +107,10 @@ class Ticket:
                     if kind != "token":
                         break
                     decoder.add(value)
-                yield decoder.text(partial=True)
+                text = decoder.text(partial=True)
+                if text != shown:
+                    shown = text
+                    yield text
             if kind == "error":
                 raise value
             if kind == "end":
@@ -152,13 +160,14 @@ class Scheduler:
         self._cond = threading.Condition()
         self._queued: deque[Ticket] = deque()
         self._prefilling: list[Ticket] = []
-        self._rows: list[Ticket] = []  # in the batch's row order
-        self._batch = None  # KVBatch, made by the worker
-        self._mergeable: bool | None = None  # known after the first prefill
+        self._batches: list = []  # KVBatch groups decoding together, each of rows of similar length (kv_batch.fits)
+        self._mergeable = _mergeable(loaded.model)  # False: one request at a time (e.g. sliding-window layers)
         self._thread: threading.Thread | None = None
         self._recent: deque[tuple[float, int]] = deque()  # (when, tokens) per step, for throughput
         self._largest = 0  # the most rows one step has decoded together
         self._largest_kv = 0  # the most bytes the batch's KV cache has held
+        self._closing = False
+        _schedulers.add(self)
 
     # ---- callers ----
 
@@ -179,7 +188,7 @@ class Scheduler:
         ticket = Ticket(list(input_ids), adapter, RowDecoder(gen, model, seed, self.loaded.device),
                         min(asked, self.max_new_tokens), eos_ids(model, self.loaded.tokenizer), sink, tag, note)
         with self._cond:
-            if len(self._queued) >= self.max_queue and self.active() >= self.max_batch:
+            if len(self._queued) >= self.max_queue:
                 raise SchedulerBusy(len(self._queued) + self.active())
             ticket._scheduler = self
             self._queued.append(ticket)
@@ -197,8 +206,20 @@ class Scheduler:
                 self._finish(ticket, "cancelled")
             self._cond.notify()
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel every request, waiting or running, and wait for the worker to stop."""
+        with self._cond:
+            self._closing = True
+            tickets = list(self._queued) + self._prefilling + [row for batch in self._batches for row in batch.rows]
+            thread = self._thread
+            self._cond.notify()
+        for ticket in tickets:
+            ticket.cancel(wait=False)
+        if thread is not None:
+            thread.join(timeout)
+
     def active(self) -> int:
-        return len(self._prefilling) + len(self._rows)
+        return len(self._prefilling) + sum(len(batch) for batch in self._batches)
 
     def stats(self) -> dict:
         now = time.monotonic()
@@ -208,7 +229,8 @@ class Scheduler:
         tokens = sum(n for _, n in recent)
         span = (now - recent[0][0]) if recent else 0.0
         return {"queued": queued, "active": self.active(), "max_batch": self.max_batch, "max_queue": self.max_queue,
-                "largest_batch": self._largest, "largest_kv_mb": round(self._largest_kv / 2**20, 1), "tokens_per_s": round(tokens / span, 1) if span > 0.5 else 0.0}
+                "tokens_per_s": round(tokens / span, 1) if span > 0.5 else 0.0,
+                "groups": len(self._batches), "largest_batch": self._largest, "largest_kv_mb": round(self._largest_kv / 2**20, 1)}
 
     # ---- the worker ----
 
@@ -216,7 +238,7 @@ class Scheduler:
         _use_available_cores()
         while True:
             with self._cond:
-                if not self._has_work():
+                if not self._has_work() and not self._closing:
                     self._cond.wait(timeout=IDLE_EXIT_S)
                 if not self._has_work():
                     self._thread = None
@@ -227,15 +249,15 @@ class Scheduler:
                 self._decode_step()
             except Exception as exc:  # a failed batched step fails the requests in it, never the worker
                 log.exception("Generation step failed")
-                rows, self._rows, self._batch = self._rows, [], None
-                for ticket in rows:
+                batches, self._batches = self._batches, []
+                for ticket in (row for batch in batches for row in batch.rows):
                     self._fail(ticket, exc)
 
     def _has_work(self) -> bool:
-        return bool(self._queued or self._prefilling or self._rows)
+        return bool(self._queued or self._prefilling or self._batches)
 
     def _admit(self) -> None:
-        limit = self.max_batch if self._mergeable else 1  # one at a time until the cache is known to merge
+        limit = self.max_batch if self._mergeable else 1
         while self._queued and self.active() < limit:
             ticket = self._queued.popleft()
             ticket.state, ticket.started_at = PREFILL, time.monotonic()
@@ -260,7 +282,7 @@ class Scheduler:
             self._prefilling.remove(ticket)
             self._end(ticket, "cancelled")
         budget = self.chunk
-        for ticket in list(self._prefilling):
+        for ticket in sorted(self._prefilling, key=lambda t: len(t.input_ids) - t.prefilled):  # shortest first
             logits = None
             while budget > 0 and ticket.prefilled < len(ticket.input_ids):
                 piece = ticket.input_ids[ticket.prefilled : ticket.prefilled + self.chunk]
@@ -287,11 +309,9 @@ class Scheduler:
                 return
 
     def _start_decoding(self, ticket: Ticket, logits) -> None:
-        from studio.models.kv_batch import KVBatch, mergeable
+        from studio.models.kv_batch import KVBatch, fits
 
         try:
-            if self._mergeable is None:
-                self._mergeable = mergeable(ticket.cache)
             ticket.state = DECODING
             token = self._choose(ticket, logits)
             cache, ticket.cache = ticket.cache, None
@@ -299,41 +319,50 @@ class Scheduler:
             if ended:
                 self._end(ticket, ended)
                 return
-            self._batch = self._batch if self._batch is not None else KVBatch()
-            self._batch.join(cache, token)
-            self._rows.append(ticket)
+            length = cache.get_seq_length()
+            batch = next((b for b in self._batches if fits(b.width, length, self.chunk)), None)
+            if batch is None:
+                batch = KVBatch()
+                self._batches.append(batch)
+            batch.join(cache, token, ticket)
         except Exception as exc:  # fails this request only (the batch is joined last, in one piece)
             log.exception("Starting to decode failed")
             self._fail(ticket, exc)
 
     def _decode_step(self) -> None:
+        """One step for every running row: one forward pass per group of similar lengths."""
+        for batch in list(self._batches):
+            self._decode_batch(batch)
+        self._batches = [batch for batch in self._batches if len(batch)]
+        with self._cond:
+            now = time.monotonic()
+            while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
+                self._recent.popleft()
+            self._largest_kv = max(self._largest_kv, sum(batch.nbytes() for batch in self._batches))
+
+    def _decode_batch(self, batch) -> None:
         import torch
 
         with self.loaded.lock, torch.inference_mode():  # checked under the lock: an adapter may be unloaded meanwhile
-            self._leave([(ticket, self._stopped(ticket)) for ticket in self._rows])
-            if not self._rows:
+            self._leave(batch, [(ticket, self._stopped(ticket)) for ticket in batch.rows])
+            if not len(batch):
                 return
-            logits = self._batch.step(self.loaded.model, [ticket.adapter for ticket in self._rows])
+            logits = batch.step(self.loaded.model, [ticket.adapter for ticket in batch.rows])
         outcome = []
-        for row, ticket in enumerate(self._rows):
+        for row, ticket in enumerate(batch.rows):
             token = self._choose(ticket, logits[row : row + 1])
-            self._batch.pending[row] = token
+            batch.pending[row] = token
             outcome.append((ticket, self._emit(ticket, token)))
         with self._cond:
-            now = time.monotonic()
-            self._recent.append((now, len(self._rows)))
-            while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
-                self._recent.popleft()
-            self._largest = max(self._largest, len(self._rows))
-            self._largest_kv = max(self._largest_kv, self._batch.nbytes())
-        self._leave(outcome)
+            self._recent.append((time.monotonic(), len(batch)))
+            self._largest = max(self._largest, sum(len(b) for b in self._batches))
+        self._leave(batch, outcome)
 
-    def _leave(self, outcome: list[tuple[Ticket, str | None]]) -> None:
+    def _leave(self, batch, outcome: list[tuple[Ticket, str | None]]) -> None:
         """Rows whose outcome is a reason leave the batch, then end: a ticket is done once its slot is free."""
         keep = [row for row, (_, reason) in enumerate(outcome) if reason is None]
-        if len(keep) != len(self._rows):
-            self._batch.keep(keep)
-            self._rows = [self._rows[row] for row in keep]
+        if len(keep) != len(batch):
+            batch.keep(keep)
         for ticket, reason in outcome:
             if reason is not None:
                 self._end(ticket, reason)
@@ -379,6 +408,15 @@ class Scheduler:
         ticket.done.set()
 
 
+def _mergeable(model) -> bool:
+    """Whether this model's cache rows can be padded and joined (plain full-attention layers)."""
+    from transformers import DynamicCache
+
+    from studio.models.kv_batch import mergeable
+
+    return mergeable(DynamicCache(config=model.config))
+
+
 _threads_set = False
 
 
@@ -394,6 +432,30 @@ def _use_available_cores() -> None:
 
 
 _registry_lock = threading.Lock()
+_schedulers: weakref.WeakSet = weakref.WeakSet()
+
+
+EXITING = threading.Event()  # set at exit; generations outside the scheduler stop on it too (``stop_at_exit``)
+
+
+@atexit.register
+def _stop_all() -> None:
+    """At exit, end every request and wait for the model to be free: a daemon thread still inside a torch
+    operation when the interpreter goes away aborts the process ("terminate called without an active exception")."""
+    from studio.models.loader import every_loaded_model
+
+    EXITING.set()
+    for scheduler in list(_schedulers):
+        scheduler.close()
+    for loaded in every_loaded_model():
+        loaded.lock.acquire(timeout=30)  # kept: a thread that wants the model next waits, outside torch, until the end
+
+
+def stop_at_exit():
+    """``stopping_criteria`` for a ``generate`` run outside the scheduler (the report card): it ends at exit."""
+    from transformers import StoppingCriteriaList
+
+    return StoppingCriteriaList([lambda input_ids, scores, **kwargs: EXITING.is_set()])
 
 
 def scheduler_for(loaded: LoadedModel, settings: Settings) -> Scheduler:

@@ -191,3 +191,32 @@ def test_an_adapter_unloaded_mid_answer_fails_only_its_own_row(sched_settings):
         assert kept.done.wait(timeout=600) and kept.tokens == _alone(sched_settings, PROMPTS[0], "rand-a", gen)
     finally:
         model_cache(sched_settings).get(resolve("rand-b", sched_settings))
+
+
+def test_a_long_prompt_neither_delays_a_short_one_nor_pads_it(sched_settings):
+    scheduler = _scheduler(sched_settings, gen_prefill_chunk=16)
+    gen = GenerationSettings(max_new_tokens=NEW, temperature=0.0, seed=0)
+    long = scheduler.submit(_ids(sched_settings, "Tell me about the sea. " * 200), None, gen)  # about 75 chunks
+    _wait(lambda: long.prefilled >= 32)
+    short = scheduler.submit(_ids(sched_settings, PROMPTS[1]), "rand-a", gen)
+    assert short.done.wait(timeout=600)
+    assert (long.state, long.reason, long.first_token_at) == (PREFILL, None, None)  # the short one went first, and ended
+    assert short.tokens == _alone(sched_settings, PROMPTS[1], "rand-a", gen)
+    long.cancel()
+    assert scheduler.active() == 0
+
+
+def test_rows_of_very_different_lengths_decode_in_separate_groups(sched_settings):
+    scheduler = _scheduler(sched_settings)
+    story = "Tell me a long story about the sea."
+    short_gen = GenerationSettings(max_new_tokens=40, temperature=0.0, seed=0)
+    gen = GenerationSettings(max_new_tokens=NEW, temperature=0.0, seed=0)
+    short = scheduler.submit(_ids(sched_settings, story), None, short_gen)
+    _wait(lambda: short.tokens)
+    long_prompt = "I keep thinking about the session. " * 100  # about 750 tokens with the template
+    long = scheduler.submit(_ids(sched_settings, long_prompt), "rand-b", gen)
+    _wait(lambda: long.tokens or long.done.is_set())
+    assert not short.done.is_set() and scheduler.stats()["groups"] == 2
+    assert short.done.wait(timeout=600) and long.done.wait(timeout=600)
+    assert short.tokens == _alone(sched_settings, story, "base", short_gen)
+    assert long.tokens == _alone(sched_settings, long_prompt, "rand-b", gen)

@@ -122,7 +122,8 @@ def test_start_busy_stop_resume_and_view(settings, tiny_dataset, embedded_model_
     _, message = h.resume(run_id, ADMIN)
     assert "Resuming" in message
     out = wait_state(h, run_id, ["succeeded"])
-    _, bar, summary, plot, log, history, stop, resume, compare, timer = out
+    _, bar, summary, plot, log, history, stop, resume, compare, generation, timer = out
+    assert generation.startswith("Generation: ") and "waiting" in generation  # the shared queue, for the admin
     assert "100%" in bar and "final loss" in summary and "tokens/s" in summary
     assert set(plot["series"]) >= {"train loss"} and len(plot) >= 3
     assert "Succeeded" in log and history[0][0] == run_id and history[0][1] == "succeeded"
