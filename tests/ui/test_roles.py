@@ -54,14 +54,19 @@ def snapshot(root) -> dict:
     return out
 
 
-@pytest.fixture
-def locked_app(settings):
-    s = settings.with_(admin_password="admin-pw-123", rater_password="rater-pw-456")
+def launched_with_passwords(settings, admin_password: str, rater_password: str = "rater-pw-456"):
+    """The app behind password login, launched on a free port: yields (settings, url), closes after."""
+    s = settings.with_(admin_password=admin_password, rater_password=rater_password)
     demo = build_app(s)
     port = free_port()
     demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(s, host="127.0.0.1", port=port))
     yield s, f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture
+def locked_app(settings):
+    yield from launched_with_passwords(settings, "admin-pw-123")
 
 
 def test_every_admin_endpoint_refuses_a_rater(locked_app, tmp_path):

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from studio.train.runs import load_run
-from studio.ui.app import build_app, launch_kwargs
-from tests.conftest import free_port
+from tests.ui.test_roles import launched_with_passwords
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -24,12 +23,7 @@ def readme_example() -> str:
 
 @pytest.fixture
 def admin_app(settings):
-    s = settings.with_(admin_password="the-admin-password", rater_password="rater-pw-456")
-    demo = build_app(s)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(s, host="127.0.0.1", port=port))
-    yield s, f"http://127.0.0.1:{port}/"
-    demo.close()
+    yield from launched_with_passwords(settings, "the-admin-password")  # the README example's password
 
 
 def test_the_api_lists_the_form_fields_by_name(admin_app):
