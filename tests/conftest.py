@@ -54,3 +54,19 @@ def pytest_runtest_call(item):
         raise AssertionError("A user error was logged with a traceback (show it as a message instead):\n"
                              + "\n".join(found[:5]))
     return result
+
+
+def pytest_unconfigure(config):
+    """Name the threads still alive as the run ends, with where each one is: a thread inside torch when the
+    interpreter exits aborts it ("terminate called without an active exception"), and this says whose."""
+    import sys
+    import threading
+    import traceback
+
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.ident not in frames:
+            continue
+        where = traceback.extract_stack(frames[thread.ident])[-3:]
+        place = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
+        sys.stderr.write(f"alive at exit: {thread.name} (daemon={thread.daemon}): {place}\n")

@@ -25,7 +25,6 @@ generator (no seed per request) and has no repetition penalty. This loop keeps o
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import queue
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING
 from studio.models.errors import GenerationError
 from studio.models.loader import LoadedModel, ModelRef, model_cache
 from studio.settings import Settings
+from studio.util.exiting import EXITING, on_exit
 
 if TYPE_CHECKING:  # type only: studio.models.generate is the layer above this one
     from studio.models.generate import GenerationSettings
@@ -435,20 +435,15 @@ _registry_lock = threading.Lock()
 _schedulers: weakref.WeakSet = weakref.WeakSet()
 
 
-EXITING = threading.Event()  # set at exit; generations outside the scheduler stop on it too (``stop_at_exit``)
-
-
-@atexit.register
+@on_exit
 def _stop_all() -> None:
-    """At exit, end every request and wait for the model to be free: a daemon thread still inside a torch
-    operation when the interpreter goes away aborts the process ("terminate called without an active exception")."""
+    """End every request and hold each model, so that a thread that wants it next waits outside torch."""
     from studio.models.loader import every_loaded_model
 
-    EXITING.set()
     for scheduler in list(_schedulers):
         scheduler.close()
     for loaded in every_loaded_model():
-        loaded.lock.acquire(timeout=30)  # kept: a thread that wants the model next waits, outside torch, until the end
+        loaded.lock.acquire(timeout=30)
 
 
 def stop_at_exit():

@@ -30,6 +30,7 @@ from studio.train.runs import (
     utc_now,
 )
 from studio.util.errors import UserError
+from studio.util.exiting import on_exit
 
 JobFunction = Callable[[Run, TrainConfig, Settings, threading.Event], str]
 
@@ -207,3 +208,13 @@ def get_manager(settings: Settings) -> TrainingManager:
         if key not in _managers:
             _managers[key] = TrainingManager(settings)
         return _managers[key]
+
+
+@on_exit
+def _stop_training() -> None:
+    """Stop this process's job and let its step end (see studio.util.exiting); the job records the stop
+    as for any other, so the run stays resumable."""
+    for manager in list(_managers.values()):
+        if manager.is_busy():
+            manager.stop_current()
+            manager.wait(timeout=120)
