@@ -8,6 +8,7 @@ the summed log-probability margin of chosen over rejected must rise against the 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -182,3 +183,27 @@ def test_invalid_preference_data_is_refused_naming_the_line(settings, tmp_path):
     with pytest.raises(DatasetProblem, match=r"line 1: this is a conversation \(messages\) row; method dpo needs"):
         TrainingManager(settings).start(dpo_config(conversations))
     assert list_runs(settings) == []
+
+
+@pytest.mark.slow
+def test_dpo_stops_and_resumes_to_success_without_repeating_a_step(settings, tmp_path, embedded_model_dir):
+    manager = TrainingManager(settings)
+    pairs = write_pairs(tmp_path / "pairs.jsonl", train_pairs())
+    run = manager.start(dpo_config(pairs, max_steps=3, save_steps=100), background=True)  # the only checkpoint is the stop's
+    deadline = time.monotonic() + 600
+    while run.status().get("step", 0) < 1 and time.monotonic() < deadline and manager.is_busy():
+        time.sleep(0.5)
+    manager.stop(run.run_id)
+    assert manager.wait(600)
+    status = run.status()
+    assert status["state"] == "cancelled", status.get("error")
+    stopped_at = status["step"]
+    assert 1 <= stopped_at < 3 and run.last_checkpoint().name == f"checkpoint-{stopped_at}"
+
+    manager.resume(run.run_id, background=False)
+    status = run.status()
+    assert status["state"] == "succeeded", status.get("error")
+    assert status["method"] == "dpo" and status["step"] == 3 and status["resumed_from"] == f"checkpoint-{stopped_at}"
+    logged = [m for m in run.metrics() if "loss" in m]
+    assert [m["step"] for m in logged] == [1, 2, 3]  # no step repeated or skipped
+    assert all("reward_margin" in m for m in logged) and not (run.adapter_dir / "ref").exists()
