@@ -197,6 +197,10 @@ class Settings:
         return self.data_dir / "arena" / "config.json"
 
     @property
+    def preferences_dir(self) -> Path:
+        return self.data_dir / "preferences"  # preference sets the feedback inbox writes (DPO data)
+
+    @property
     def prompts_dir(self) -> Path:
         return self.data_dir / "prompts"  # the clinic's own prompt sets, beside the packaged examples
 

@@ -121,7 +121,7 @@ def reject(settings: Settings, item_id: int, admin: str) -> None:
 
 
 def preference_path(settings: Settings, name: str):
-    return settings.data_dir / "preferences" / f"{_checked_name(name, 'preference set')}.jsonl"
+    return settings.preferences_dir / f"{_checked_name(name, 'preference set')}.jsonl"
 
 
 def _check_new(item: dict) -> None:

@@ -33,6 +33,7 @@ VOTE_REQUIRED = ("prompt", "response_a", "response_b", "winner")
 VOTE_OPTIONAL = ("model_a", "model_b", "rater", "ts", "comment", "system", "repair", "battle_id", "vote_id")
 PAIR_KEYS = ("prompt", "chosen", "rejected")
 PROMPT_ROLES = ("system", "user", "assistant")
+SET_REF = "preferences/"  # how a stored preference set is named where a dataset is chosen: preferences/<name>
 # Column names a repairs table may use: the vote it repairs, and the repaired answer.
 
 
@@ -51,6 +52,19 @@ class PairSet:
 
 
 # --- reading votes ---------------------------------------------------------------------------------
+def preference_sets(settings: Settings) -> list[str]:
+    """The stored preference sets (the feedback inbox's), as references: ``preferences/<name>``."""
+    return [SET_REF + path.stem for path in sorted(settings.preferences_dir.glob("*.jsonl"))]
+
+
+def preference_set_path(settings: Settings, ref: str) -> Path | None:
+    """The file of a ``preferences/<name>`` reference; None when ``ref`` is not one."""
+    name = ref[len(SET_REF):] if ref.startswith(SET_REF) else ""
+    if not name or "/" in name or name.startswith("."):
+        return None
+    return settings.preferences_dir / f"{name}.jsonl"
+
+
 def known_models(settings: Settings) -> set[str]:
     """Names a vote may carry: base, this studio's runs, or a hub id / folder (anything with a slash)."""
     from studio.compare.models import model_choices

@@ -32,7 +32,10 @@ def init_adapter_run(config: TrainConfig, settings: Settings) -> Run | None:
     if not run.has_adapter():
         raise ConfigError([f"init_adapter: run {run.run_id} has no adapter yet (it is {run.state}); "
                            "choose a run that finished training."])
-    theirs = run.config().base_model
+    try:
+        theirs = run.config().base_model
+    except ConfigError as exc:
+        raise ConfigError([f"init_adapter: run {run.run_id} has no usable config.yaml ({'; '.join(exc.problems)})"]) from None
     if theirs != config.base_model and hub_base_id(theirs) != hub_base_id(config.base_model):
         raise ConfigError([f"init_adapter: run {run.run_id} was trained on base model '{theirs}', but this run's "
                            f"base_model is '{config.base_model}'. An adapter only fits the base it was trained on: "

@@ -35,13 +35,21 @@ class DataStats:
 
 
 def resolve_dataset(ref: str, settings: Settings) -> Path:
-    """A file path as is, else the latest version of a stored dataset."""
+    """A file path as is, a stored preference set (``preferences/<name>``), else the latest version of a
+    stored dataset."""
+    from studio.data.preferences import preference_set_path, preference_sets
     from studio.data.schema import DataError
     from studio.data.store import DatasetStore
 
     path = Path(ref).expanduser()
     if path.is_file():
         return path
+    stored_set = preference_set_path(settings, ref)
+    if stored_set is not None:
+        if stored_set.is_file():
+            return stored_set
+        names = ", ".join(preference_sets(settings)) or "none yet (Dataset › Feedback inbox makes them)"
+        raise DatasetProblem(f"No preference set {ref}. Stored preference sets: {names}.")
     if "/" in ref or ref.endswith((".jsonl", ".json")):
         raise DatasetProblem(f"Dataset file {ref} was not found. Check the path, or use a stored dataset's name.")
     store = DatasetStore(settings)

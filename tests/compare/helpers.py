@@ -68,7 +68,7 @@ def _save_run(settings: Settings, run_id: str, model, tokenizer, steps: int) -> 
     run_dir = settings.runs_dir / run_id
     model.save_pretrained(run_dir / "adapter")
     tokenizer.save_pretrained(run_dir / "adapter")
-    (run_dir / "config.yaml").write_text("base_model: embedded\n")
+    (run_dir / "config.yaml").write_text("base_model: embedded\ndataset: made-in-process-by-the-tests\n")
     status = {"state": "succeeded", "backend": "test", "created_at": "2026-01-01T00:00:00Z", "step": steps, "total_steps": steps}
     (run_dir / "status.json").write_text(json.dumps(status))
     return run_dir

@@ -207,3 +207,29 @@ def test_dpo_stops_and_resumes_to_success_without_repeating_a_step(settings, tmp
     logged = [m for m in run.metrics() if "loss" in m]
     assert [m["step"] for m in logged] == [1, 2, 3]  # no step repeated or skipped
     assert all("reward_margin" in m for m in logged) and not (run.adapter_dir / "ref").exists()
+
+
+def test_init_adapter_with_an_unreadable_config_names_that_run(settings, tmp_path):
+    start = settings.runs_dir / "run-handmade"
+    (start / "adapter").mkdir(parents=True)
+    (start / "adapter" / "adapter_config.json").write_text("{}")
+    (start / "config.yaml").write_text("base_model: embedded\n")  # no dataset: not a valid training config
+    (start / "status.json").write_text('{"state": "succeeded"}')
+    pairs = write_pairs(tmp_path / "pairs.jsonl", train_pairs())
+    with pytest.raises(ConfigError, match="init_adapter: run run-handmade has no usable config.yaml .*dataset is required"):
+        TrainingManager(settings).start(dpo_config(pairs, init_adapter="run-handmade"))
+
+
+def test_a_stored_preference_set_is_a_dataset_reference(settings):
+    from studio.data.preferences import preference_sets
+    from studio.train.training_data import load_pairs
+
+    with pytest.raises(DatasetProblem, match="No preference set preferences/clinic. Stored preference sets: none yet"):
+        load_pairs("preferences/clinic", settings)
+    settings.preferences_dir.mkdir(parents=True)
+    write_pairs(settings.preferences_dir / "clinic.jsonl", train_pairs()[:2])
+    assert preference_sets(settings) == ["preferences/clinic"]
+    path, rows = load_pairs("preferences/clinic", settings)
+    assert path == settings.preferences_dir / "clinic.jsonl" and len(rows) == 2
+    with pytest.raises(DatasetProblem, match="Stored preference sets: preferences/clinic"):
+        load_pairs("preferences/other", settings)

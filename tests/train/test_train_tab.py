@@ -80,10 +80,37 @@ def test_dpo_method_checks_the_dataset_as_preference_pairs(settings, tiny_datase
     assert h.adapter_choices(ADMIN).constructor_args["choices"] == [""]  # no run with an adapter yet
 
 
+def test_the_inbox_preference_sets_are_offered_and_pick_dpo(settings, tmp_path):
+    from studio.data.store import DatasetStore
+
+    h = build(settings)
+    DatasetStore(settings).save("clinic", [{"messages": CONVERSATIONS[0]}])
+    settings.preferences_dir.mkdir(parents=True)
+    (settings.preferences_dir / "clinic-pairs.jsonl").write_text(
+        '{"prompt": "q", "chosen": "Ask your clinician.", "rejected": "Take 50 mg."}\n')
+    assert h.choices(ADMIN).constructor_args["choices"] == ["clinic", "preferences/clinic-pairs"]
+    assert h.method_for("preferences/clinic-pairs", "sft", ADMIN) == "dpo"
+    assert h.method_for("clinic", "dpo", ADMIN) == "sft"
+    assert h.method_for(str(tmp_path / "typed.jsonl"), "dpo", ADMIN) == "dpo"  # a typed path keeps the choice
+    assert h.dataset_info("preferences/clinic-pairs", "dpo", ADMIN) == "✅ 1 preference pairs, no errors."
+
+
 def test_refresh_without_runs(settings):
     h = build(settings)
     out = h.refresh(None, ADMIN)
     assert "No training run yet" in out[2] and out[3] is None  # no plot value before the first loss
+
+
+def test_refresh_fills_an_empty_selection_and_never_writes_a_given_one_back(settings, tiny_dataset):
+    """Regression: a timer tick that began before Start returned the old run as the selection, and the
+    tab kept showing that run instead of the one just started."""
+    from studio.train.runs import create_run
+
+    h = build(settings)
+    older = create_run(settings, tiny_config(tiny_dataset)).run_id
+    assert h.refresh(None, ADMIN)[0].constructor_args["value"] == older  # nothing chosen: the newest run
+    out = h.refresh(older, ADMIN)
+    assert "value" not in out[0].constructor_args and out[0].constructor_args["choices"] == [older]
 
 
 def test_raters_are_refused_and_stop_polling(settings, tiny_dataset):
@@ -102,7 +129,8 @@ def wait_state(h, run_id, states, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
         out = h.refresh(run_id, ADMIN)
-        if out[0].value == run_id and any(f"· {s}" in out[2] for s in states):
+        if run_id in out[0].constructor_args["choices"] and f"**{run_id}**" in out[2] \
+                and any(f"· {s}" in out[2] for s in states):
             return out
         time.sleep(0.5)
     raise AssertionError(f"run {run_id} did not reach {states}: {out[2]}")

@@ -96,11 +96,25 @@ class TrainHandlers:
         return gr.Dropdown(choices=["", *(run.run_id for run in iter_runs(self.settings) if run.has_adapter())])
 
     def choices(self, request: gr.Request = None):
+        """Stored datasets, then the inbox's preference sets (``preferences/<name>``)."""
         self.ctx.require_admin(request)
+        from studio.data.preferences import preference_sets
         from studio.data.store import DatasetStore
 
         names = [info.name for info in DatasetStore(self.settings).list()]
-        return gr.Dropdown(choices=names)
+        return gr.Dropdown(choices=names + preference_sets(self.settings))
+
+    def method_for(self, dataset: str, method: str, request: gr.Request = None) -> str:
+        """A preference set trains with DPO and a stored dataset with SFT; a typed path keeps the choice."""
+        self.ctx.require_admin(request)
+        from studio.data.preferences import SET_REF
+        from studio.data.store import DatasetStore
+
+        if (dataset or "").startswith(SET_REF):
+            return "dpo"
+        if dataset in {info.name for info in DatasetStore(self.settings).list()}:
+            return "sft"
+        return method
 
     # --- jobs ---
     def start(self, request: gr.Request = None, **form: Any):
@@ -160,8 +174,10 @@ class TrainHandlers:
         # No value until the first loss: Gradio keeps the axis types of the first value it gets,
         # and an empty frame makes both axes categorical with an invisible line.
         plot = pd.DataFrame(snap["points"], columns=["step", "loss", "series"]) if snap["points"] else None
+        # A selection is never written back: a tick that began before Start would put the old run back.
+        runs = gr.Dropdown(choices=self._run_ids()) if run_id else gr.Dropdown(choices=self._run_ids(), value=snap["run_id"])
         return (
-            gr.Dropdown(choices=self._run_ids(), value=snap["run_id"]), progress_html(snap), snap["summary"], plot,
+            runs, progress_html(snap), snap["summary"], plot,
             snap["log"], history_rows(self.settings), gr.Button(interactive=snap["can_stop"]),
             gr.Button(interactive=snap["can_resume"]), gr.Button(visible=snap["can_compare"]), status_line(self.settings),
             gr.Timer(active=True),
@@ -318,7 +334,8 @@ def _progress(ctx, h, f, form, dataset_md, preset_md, show, start, stop, resume,
 
     private_ = {"api_visibility": "private", "queue": False}
     show.click(h.preview, form, [yaml_code, command], **private_)
-    f["dataset"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
+    f["dataset"].change(h.method_for, [f["dataset"], f["method"]], f["method"], **private_).then(
+        h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
     f["dataset"].focus(h.choices, None, f["dataset"], **private_)
     f["init_adapter"].focus(h.adapter_choices, None, f["init_adapter"], **private_)
     f["method"].change(h.dataset_info, [f["dataset"], f["method"]], dataset_md, **private_)
